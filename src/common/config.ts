@@ -1,0 +1,74 @@
+/**
+ * @module common/config
+ * The one registry of Stingray's tunables. Each entry has a default, a description, and can be
+ * overridden by the environment variable `STINGRAY_<NAME>` (upper snake case). Daemons read it at
+ * start; child processes inherit overrides through the environment.
+ */
+
+type Kind = "number" | "string" | "boolean";
+interface Def<T> { kind: Kind; default: T; doc: string }
+
+function num(d: number, doc: string): Def<number> { return { kind: "number", default: d, doc }; }
+function str(d: string, doc: string): Def<string> { return { kind: "string", default: d, doc }; }
+function bool(d: boolean, doc: string): Def<boolean> { return { kind: "boolean", default: d, doc }; }
+
+export const TUNABLES = {
+  max_frame_bytes: num(512 * 1024 * 1024, "Largest protocol frame accepted after authentication."),
+  max_unauthenticated_frame_bytes: num(64 * 1024, "Largest frame accepted before the handshake completes."),
+  handshake_timeout_ms: num(10_000, "Time a new connection has to authenticate before it is closed."),
+  connect_timeout_ms: num(10_000, "Time to keep retrying a connection to a daemon that is starting."),
+  max_direct_call_object_size: num(100 * 1024, "Task results and puts up to this size travel inline; larger go to the node's object store."),
+  inline_binary_threshold: num(64 * 1024, "Binary values this large or larger are stored out of band (zero-copy reads)."),
+  max_tasks_in_flight_per_worker: num(16, "Tasks pipelined to one leased worker before waiting for replies."),
+  worker_lease_idle_ms: num(0, "How long a submitter keeps an idle lease before returning it to the raylet."),
+  max_pending_lease_requests_per_class: num(8, "Concurrent worker lease requests per scheduling class."),
+  num_prestart_workers: num(-1, "Workers each raylet starts ahead of demand (-1: one per CPU)."),
+  worker_register_timeout_ms: num(30_000, "Time a starting worker has to register with its raylet."),
+  maximum_startup_concurrency: num(0, "Workers that may be starting at once (0: one per CPU, at least 2)."),
+  idle_worker_kill_ms: num(60_000, "Idle workers beyond the prestart count are stopped after this long."),
+  task_max_retries: num(3, "Default maxRetries for tasks (system failures)."),
+  object_store_memory_fraction: num(0.3, "Default object store capacity as a fraction of system memory."),
+  object_store_dir: str("", "Directory holding the node's shared-memory objects (default /dev/shm/stingray-<node>)."),
+  object_spill_dir: str("", "Directory objects spill to when the store is full (default <session>/spill)."),
+  object_spill_threshold: num(0.8, "Fraction of store capacity above which objects are spilled."),
+  health_check_period_ms: num(1_000, "How often the GCS pings each node."),
+  health_check_failure_threshold: num(15, "Missed health checks before a node is marked dead."),
+  gcs_storage: str("memory", "GCS storage backend: memory or sqlite."),
+  log_to_driver: bool(true, "Forward worker stdout/stderr to the driver."),
+  log_batch_ms: num(50, "Worker output is batched for this long before it is forwarded."),
+  kill_grace_ms: num(2_000, "Grace period between SIGTERM and SIGKILL when stopping processes."),
+  gc_interval_ms: num(1_000, "How often the owner frees objects whose references were collected."),
+} as const;
+
+export type TunableName = keyof typeof TUNABLES;
+type ValueOf<N extends TunableName> = (typeof TUNABLES)[N]["default"] extends number ? number
+  : (typeof TUNABLES)[N]["default"] extends boolean ? boolean : string;
+
+const overrides = new Map<string, number | string | boolean>();
+
+export function envName(name: TunableName): string {
+  return `STINGRAY_${name.toUpperCase()}`;
+}
+
+/** Read a tunable: explicit override, then environment, then default. */
+export function config<N extends TunableName>(name: N): ValueOf<N> {
+  const o = overrides.get(name);
+  if (o !== undefined) return o as ValueOf<N>;
+  const def = TUNABLES[name] as Def<unknown>;
+  const raw = process.env[envName(name)];
+  if (raw === undefined || raw === "") return def.default as ValueOf<N>;
+  if (def.kind === "number") {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) {
+      throw new Error(`${envName(name)}=${JSON.stringify(raw)} is not a number; unset it or give a number`);
+    }
+    return n as ValueOf<N>;
+  }
+  if (def.kind === "boolean") return (raw === "1" || raw.toLowerCase() === "true") as ValueOf<N>;
+  return raw as ValueOf<N>;
+}
+
+/** Set a tunable for this process (tests, init options). */
+export function setConfig<N extends TunableName>(name: N, value: ValueOf<N>): void {
+  overrides.set(name, value);
+}

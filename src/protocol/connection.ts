@@ -1,0 +1,386 @@
+/**
+ * @module protocol/connection
+ * A framed, authenticated, pipelined RPC connection over TCP (optionally TLS).
+ *
+ * Wire format of one frame body (msgpack array): [kind, id, method, payload].
+ *   kind 0 request, 1 ok reply, 2 error reply, 3 notification, 4 hello, 5 welcome, 6 reject.
+ * The first frame a client sends is `hello` with the protocol version and the cluster token; the
+ * server answers `welcome` or `reject` (then closes). Until then frames are limited to
+ * `max_unauthenticated_frame_bytes`. Outgoing frames are queued and written with one syscall per
+ * tick, so bursts (thousands of task submissions) batch naturally while a lone request still goes
+ * out within the same event-loop turn. Every inbound payload is validated against the method's
+ * schema; a malformed message is answered with a ProtocolError and never reaches a handler, and
+ * undecodable bytes close only that connection.
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { EventEmitter } from "node:events";
+import { timingSafeEqual, createHash } from "node:crypto";
+import { Packr } from "msgpackr";
+import { FrameDecoder, frameHeader } from "./frame.ts";
+import { METHODS, PROTOCOL_VERSION, type MethodName, type Req, type Res } from "./messages.ts";
+import { config } from "../common/config.ts";
+import {
+  AuthError, ConnectionError, ProtocolError, VersionMismatchError, fromWire, toWire,
+  type WireError,
+} from "../common/errors.ts";
+
+const K_REQ = 0, K_OK = 1, K_ERR = 2, K_NOTE = 3, K_HELLO = 4, K_WELCOME = 5, K_REJECT = 6;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+
+export interface TlsOptions { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer }
+export interface PeerInfo { role: string; id: string; [k: string]: unknown }
+
+export type RequestHandler = (method: MethodName, payload: unknown, conn: Connection) => unknown;
+export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;
+
+interface Pending { resolve(v: unknown): void; reject(e: Error): void; method: string }
+
+function isMethod(m: unknown): m is MethodName {
+  return typeof m === "string" && Object.hasOwn(METHODS, m);
+}
+
+export class Connection extends EventEmitter {
+  peer: PeerInfo = { role: "unknown", id: "" };
+  closed = false;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private outQueue: Buffer[] = [];
+  private flushScheduled = false;
+  private decoder: FrameDecoder;
+  onRequest: RequestHandler = () => { throw new ProtocolError("this endpoint serves no requests"); };
+  onNotify: NotifyHandler = () => {};
+
+  readonly socket: net.Socket;
+  constructor(socket: net.Socket, authenticated: boolean) {
+    super();
+    this.socket = socket;
+    this.decoder = new FrameDecoder(authenticated
+      ? config("max_frame_bytes") : config("max_unauthenticated_frame_bytes"));
+    socket.setNoDelay(true);
+    socket.on("error", (e) => this.emit("socketError", e));
+    socket.on("close", () => this.teardown(new ConnectionError(
+      `connection to ${this.peer.role} ${this.remote} closed`)));
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`;
+  }
+
+  /** Internal: begin reading frames and dispatching them to `onFrame`. */
+  startReading(onFrame: (msg: unknown[]) => void): void {
+    this.socket.on("data", (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = this.decoder.push(chunk);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      for (const f of frames) {
+        let msg: unknown;
+        try {
+          msg = packr.unpack(f);
+        } catch {
+          this.fail(new ProtocolError("undecodable frame (not msgpack)"));
+          return;
+        }
+        if (!Array.isArray(msg) || msg.length < 3 || typeof msg[0] !== "number") {
+          this.fail(new ProtocolError("frame is not a [kind, id, method, payload] message"));
+          return;
+        }
+        onFrame(msg);
+        if (this.closed) return;
+      }
+    });
+  }
+
+  setMaxFrame(bytes: number): void { this.decoder.maxFrameBytes = bytes; }
+
+  /** Send a request and await its reply. */
+  request<M extends MethodName>(method: M, payload: Req<M>): Promise<Res<M>> {
+    if (this.closed) return Promise.reject(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`));
+    const id = this.nextId++;
+    return new Promise<Res<M>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method });
+      this.write([K_REQ, id, method, payload]);
+    });
+  }
+
+  /** Send a one-way message. */
+  notify<M extends MethodName>(method: M, payload: Req<M>): void {
+    if (!this.closed) this.write([K_NOTE, 0, method, payload]);
+  }
+
+  /** Internal: write a raw message array. */
+  write(msg: unknown[]): void {
+    let body: Buffer;
+    try {
+      body = packr.pack(msg);
+    } catch (e) {
+      throw new ProtocolError(`cannot encode ${String(msg[2])}: ${(e as Error).message}`);
+    }
+    this.outQueue.push(frameHeader(body.length), body);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  private flush = (): void => {
+    this.flushScheduled = false;
+    const q = this.outQueue;
+    if (q.length === 0 || this.closed) return;
+    this.outQueue = [];
+    this.socket.write(q.length === 1 ? q[0]! : Buffer.concat(q));
+  };
+
+  /** Dispatch an authenticated frame. */
+  dispatch(msg: unknown[]): void {
+    const [kind, id, method, payload] = msg as [number, number, unknown, unknown];
+    if (kind === K_OK || kind === K_ERR) {
+      const p = this.pending.get(id);
+      if (!p) return; // reply to a request we gave up on
+      this.pending.delete(id);
+      if (kind === K_OK) {
+        const spec = METHODS[p.method as MethodName];
+        const err = spec.res.check(payload, `${p.method} reply`);
+        if (err) p.reject(new ProtocolError(`malformed ${err}`));
+        else p.resolve(payload);
+      } else {
+        p.reject(fromWire(asWireError(payload)));
+      }
+      return;
+    }
+    if (kind !== K_REQ && kind !== K_NOTE) {
+      this.fail(new ProtocolError(`unexpected message kind ${kind}`));
+      return;
+    }
+    if (!isMethod(method)) {
+      if (kind === K_REQ) this.replyError(id, new ProtocolError(`unknown method ${JSON.stringify(method)}; is the peer a newer version?`));
+      return;
+    }
+    const err = METHODS[method].req.check(payload, method);
+    if (err) {
+      if (kind === K_REQ) this.replyError(id, new ProtocolError(`malformed ${err}`));
+      else this.emit("protocolWarning", new ProtocolError(`malformed ${err}`));
+      return;
+    }
+    if (kind === K_NOTE) {
+      try {
+        this.onNotify(method, payload, this);
+      } catch (e) {
+        this.emit("handlerError", e);
+      }
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this.onRequest(method, payload, this);
+    } catch (e) {
+      this.replyError(id, e);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then((v) => { if (!this.closed) this.write([K_OK, id, 0, v ?? null]); },
+        (e: unknown) => this.replyError(id, e));
+    } else {
+      this.write([K_OK, id, 0, result ?? null]);
+    }
+  }
+
+  private replyError(id: number, e: unknown): void {
+    if (!this.closed) this.write([K_ERR, id, 0, toWire(e)]);
+  }
+
+  /** Close because the peer violated the protocol. */
+  fail(e: Error): void {
+    this.emit("protocolError", e);
+    this.close();
+    this.teardown(e);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.teardown(new ConnectionError(`connection to ${this.peer.role} ${this.remote} closed`));
+  }
+
+  private teardown(e: Error): void {
+    if (this.closed && this.pending.size === 0) {
+      if (!this.listenerCount("close") || this.emittedClose) return;
+    }
+    this.closed = true;
+    const p = this.pending;
+    this.pending = new Map();
+    for (const x of p.values()) x.reject(e);
+    if (!this.emittedClose) {
+      this.emittedClose = true;
+      this.emit("close", e);
+    }
+  }
+  private emittedClose = false;
+}
+
+function asWireError(v: unknown): WireError {
+  if (typeof v === "object" && v !== null && typeof (v as WireError).code === "string" &&
+      typeof (v as WireError).message === "string") return v as WireError;
+  return { code: "PROTOCOL", message: "malformed error reply" };
+}
+
+function tokenDigest(t: string): Buffer {
+  return createHash("sha256").update(t).digest();
+}
+
+export interface ServerOptions {
+  token: string;
+  host: string;
+  port: number;
+  tls?: TlsOptions;
+  /** Called for every authenticated connection. */
+  onConnection(conn: Connection): void;
+  /** Called when a client fails to authenticate (for logging on the server). */
+  onAuthFailure?(remote: string, reason: string): void;
+}
+
+export interface RpcServer { server: net.Server; port: number; close(): Promise<void> }
+
+/** Listen for authenticated connections. */
+export async function listen(opts: ServerOptions): Promise<RpcServer> {
+  const expected = tokenDigest(opts.token);
+  const handle = (socket: net.Socket): void => {
+    const conn = new Connection(socket, false);
+    let authed = false;
+    const timer = setTimeout(() => {
+      if (!authed) {
+        opts.onAuthFailure?.(conn.remote, "no handshake within the timeout");
+        socket.destroy();
+      }
+    }, config("handshake_timeout_ms"));
+    timer.unref();
+    conn.on("protocolError", (e: Error) => {
+      if (!authed) opts.onAuthFailure?.(conn.remote, e.message);
+    });
+    conn.startReading((msg) => {
+      if (authed) {
+        conn.dispatch(msg);
+        return;
+      }
+      const reject = (code: string, message: string): void => {
+        opts.onAuthFailure?.(conn.remote, message);
+        conn.write([K_REJECT, 0, 0, { code, message }]);
+        conn.close();
+      };
+      if (msg[0] !== K_HELLO || typeof msg[3] !== "object" || msg[3] === null) {
+        reject("AUTH", "the first message must be a hello with the cluster token");
+        return;
+      }
+      const hello = msg[3] as { version?: unknown; token?: unknown; role?: unknown; id?: unknown };
+      if (hello.version !== PROTOCOL_VERSION) {
+        reject("VERSION_MISMATCH", `protocol version mismatch: this cluster speaks v${PROTOCOL_VERSION}, ` +
+          `the client speaks v${String(hello.version)}; use the same Stingray version on every node and driver`);
+        return;
+      }
+      if (typeof hello.token !== "string" || hello.token === "") {
+        reject("AUTH", "missing auth token: set STINGRAY_AUTH_TOKEN (print it on the head with `stingray get-auth-token`)");
+        return;
+      }
+      if (!timingSafeEqual(tokenDigest(hello.token), expected)) {
+        reject("AUTH", "wrong auth token: the token does not match this cluster's; " +
+          "print the right one on the head with `stingray get-auth-token`");
+        return;
+      }
+      authed = true;
+      clearTimeout(timer);
+      conn.peer = { ...(hello as Record<string, unknown>), role: String(hello.role ?? "unknown"), id: String(hello.id ?? "") };
+      delete (conn.peer as Record<string, unknown>).token;
+      conn.setMaxFrame(config("max_frame_bytes"));
+      conn.write([K_WELCOME, 0, 0, { version: PROTOCOL_VERSION }]);
+      opts.onConnection(conn);
+    });
+  };
+  const server = opts.tls
+    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca }, handle)
+    : net.createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => { server.off("error", reject); resolve(); });
+  });
+  server.on("error", () => {});
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : opts.port;
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (s: net.Socket) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  return {
+    server, port,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  token: string;
+  role: string;
+  id: string;
+  info?: Record<string, unknown>;
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; servername?: string };
+  /** Keep retrying refused connections for this long (daemons that are still starting). */
+  retryMs?: number;
+}
+
+/** Connect and authenticate. Rejects with AuthError / VersionMismatchError / ConnectionError. */
+export async function connect(opts: ConnectOptions): Promise<Connection> {
+  const deadline = Date.now() + (opts.retryMs ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectOnce(opts);
+    } catch (e) {
+      if (!(e instanceof ConnectionError) || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** attempt, 500)));
+    }
+  }
+}
+
+function connectOnce(opts: ConnectOptions): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    const socket = opts.tls
+      ? tls.connect({ host: opts.host, port: opts.port, ca: opts.tls.ca, cert: opts.tls.cert,
+        key: opts.tls.key, servername: opts.tls.servername })
+      : net.connect({ host: opts.host, port: opts.port });
+    const conn = new Connection(socket, false);
+    let settled = false;
+    const done = (e?: Error): void => {
+      if (settled) return;
+      settled = true;
+      if (e) { socket.destroy(); reject(e); } else resolve(conn);
+    };
+    socket.once("error", (e: NodeJS.ErrnoException) => done(new ConnectionError(
+      `cannot reach ${opts.role === "driver" ? "the cluster" : "peer"} at ${opts.host}:${opts.port} (${e.code ?? e.message}); ` +
+      `check that the address is right and the node is running`)));
+    socket.once("close", () => done(new ConnectionError(`connection to ${opts.host}:${opts.port} closed during the handshake`)));
+    conn.startReading((msg) => {
+      if (settled) { conn.dispatch(msg); return; }
+      if (msg[0] === K_WELCOME) {
+        conn.setMaxFrame(config("max_frame_bytes"));
+        conn.peer = { role: "server", id: `${opts.host}:${opts.port}` };
+        done();
+      } else if (msg[0] === K_REJECT) {
+        const w = asWireError(msg[3]);
+        done(w.code === "VERSION_MISMATCH" ? new VersionMismatchError(w.message) : new AuthError(w.message));
+      } else {
+        done(new ProtocolError("peer did not answer the handshake"));
+      }
+    });
+    const onOpen = (): void => {
+      conn.write([K_HELLO, 0, 0, { version: PROTOCOL_VERSION, token: opts.token, role: opts.role, id: opts.id, ...opts.info }]);
+    };
+    if (opts.tls) socket.once("secureConnect", onOpen); else socket.once("connect", onOpen);
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * @module protocol/frame
+ * Length-prefixed framing: every frame is a 4-byte little-endian length followed by that many
+ * bytes of msgpack. The decoder accumulates chunks without copying more than needed and rejects
+ * frames over the current limit before buffering them, so a hostile peer cannot make a daemon
+ * allocate unbounded memory.
+ */
+import { ProtocolError } from "../common/errors.ts";
+
+export const HEADER_BYTES = 4;
+
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = -1;
+  maxFrameBytes: number;
+  constructor(maxFrameBytes: number) { this.maxFrameBytes = maxFrameBytes; }
+
+  /** Feed bytes; returns the complete frames they finish. Throws ProtocolError on a bad length. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < HEADER_BYTES) break;
+        const head = this.take(HEADER_BYTES);
+        const len = head.readUInt32LE(0);
+        if (len > this.maxFrameBytes) {
+          throw new ProtocolError(
+            `frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes} bytes ` +
+            `(raise STINGRAY_MAX_FRAME_BYTES if this is legitimate)`);
+        }
+        this.need = len;
+      }
+      if (this.buffered < this.need) break;
+      out.push(this.take(this.need));
+      this.need = -1;
+    }
+    return out;
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= n) {
+      const res = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return res;
+    }
+    const res = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      c.copy(res, off, 0, k);
+      off += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.buffered -= n;
+    return res;
+  }
+}
+
+export function frameHeader(len: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES);
+  h.writeUInt32LE(len, 0);
+  return h;
+}

@@ -1,0 +1,168 @@
+/**
+ * @module protocol/messages
+ * Every message that crosses a process boundary, in one place: the shared structures (addresses,
+ * task specs, return values) and one entry per RPC method with its request and reply schema.
+ * Method names are `<service>.<Method>`: `gcs.*` served by the GCS, `raylet.*` by a raylet,
+ * `worker.*` by every core worker (drivers included). Bump PROTOCOL_VERSION on any incompatible
+ * change; peers of another version are refused at the handshake.
+ */
+import {
+  arr, bin, bool, int, num, obj, oneOf, opt, record, str, unknownValue,
+  type Infer, type Schema,
+} from "./schema.ts";
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------- shared structures ----------
+export const Address = obj({ nodeId: str, host: str, port: int, workerId: str });
+export type Address = Infer<typeof Address>;
+
+export const WireErr = obj({ code: str, message: str, data: opt(record(unknownValue)), stack: opt(str) });
+
+/** An object reference as it travels: the id and the address of its owner. */
+export const RefWire = obj({ id: str, owner: Address });
+export type RefWire = Infer<typeof RefWire>;
+
+export const Resources = record(num);
+export type Resources = Infer<typeof Resources>;
+
+export const FunctionDescriptor = obj({
+  id: str, name: str, kind: oneOf(["function", "class"] as const), pkgHash: str, entry: str,
+});
+export type FunctionDescriptorWire = Infer<typeof FunctionDescriptor>;
+
+/** A task argument: an inline serialized value, or a reference resolved by the executor. */
+export const ArgSpec = obj({ v: opt(bin), ref: opt(RefWire) });
+export type ArgSpec = Infer<typeof ArgSpec>;
+
+export const SchedulingStrategy = obj({
+  type: oneOf(["DEFAULT", "SPREAD", "NODE_AFFINITY"] as const),
+  nodeId: opt(str), soft: opt(bool),
+});
+export type SchedulingStrategy = Infer<typeof SchedulingStrategy>;
+
+export const TaskSpec = obj({
+  taskId: str,
+  jobId: str,
+  kind: oneOf(["normal", "actor_create", "actor_task"] as const),
+  fn: FunctionDescriptor,
+  name: str,
+  method: opt(str),
+  actorId: opt(str),
+  args: arr(ArgSpec),
+  /** Number of return objects; 0 for fire-and-forget, -1 for a streaming generator. */
+  numReturns: int,
+  resources: Resources,
+  maxRetries: int,
+  retryExceptions: bool,
+  owner: Address,
+  envVars: opt(record(str)),
+  maxConcurrency: opt(int),
+  maxCalls: opt(int),
+  strategy: opt(SchedulingStrategy),
+  /** Attempt number, 0 for the first try. */
+  attempt: int,
+});
+export type TaskSpec = Infer<typeof TaskSpec>;
+
+/** One return of a task: inline value, or stored in the object store of `node`, or an error. */
+export const ReturnValue = obj({ id: str, v: opt(bin), node: opt(str), size: opt(int), err: opt(WireErr) });
+export type ReturnValue = Infer<typeof ReturnValue>;
+
+export const NodeInfo = obj({
+  nodeId: str, ip: str, hostname: str, port: int, state: oneOf(["ALIVE", "DEAD"] as const),
+  resources: Resources, available: Resources, labels: record(str), isHead: bool,
+  startTime: num, deathReason: opt(str), objectStoreDir: opt(str), sessionDir: str,
+});
+export type NodeInfo = Infer<typeof NodeInfo>;
+
+export const ActorState = oneOf(["PENDING", "ALIVE", "RESTARTING", "DEAD"] as const);
+export const ActorInfo = obj({
+  actorId: str, jobId: str, className: str, name: opt(str), namespace: str, state: ActorState,
+  address: opt(Address), numRestarts: int, maxRestarts: int, detached: bool,
+  deathCause: opt(WireErr), pid: opt(int), ownerId: str,
+});
+export type ActorInfo = Infer<typeof ActorInfo>;
+
+export const JobInfo = obj({
+  jobId: str, namespace: str, driverPid: int, driverIp: str, startTime: num, endTime: opt(num),
+  state: oneOf(["RUNNING", "FINISHED"] as const), entrypoint: str,
+});
+export type JobInfo = Infer<typeof JobInfo>;
+
+export const LogBatch = obj({
+  jobId: str, pid: int, ip: str, workerId: str, stream: oneOf(["out", "err"] as const), lines: arr(str),
+  actorName: opt(str),
+});
+export type LogBatch = Infer<typeof LogBatch>;
+
+const Empty = obj({});
+const Ok = obj({ ok: opt(bool) });
+
+function m<Q, R>(req: Schema<Q>, res: Schema<R>): { req: Schema<Q>; res: Schema<R> } {
+  return { req, res };
+}
+
+// ---------- methods ----------
+export const METHODS = {
+  // GCS: cluster metadata
+  "gcs.RegisterNode": m(obj({ node: NodeInfo }), obj({ clusterId: str })),
+  "gcs.UnregisterNode": m(obj({ nodeId: str, reason: str }), Ok),
+  "gcs.GetAllNodes": m(Empty, obj({ nodes: arr(NodeInfo) })),
+  "gcs.ReportResources": m(obj({ nodeId: str, available: Resources, total: Resources,
+    pending: arr(Resources), infeasible: arr(Resources) }), Ok),
+  "gcs.RegisterJob": m(obj({ namespace: str, driverPid: int, driverIp: str, entrypoint: str }),
+    obj({ jobId: str })),
+  "gcs.FinishJob": m(obj({ jobId: str }), Ok),
+  "gcs.GetAllJobs": m(Empty, obj({ jobs: arr(JobInfo) })),
+  "gcs.KvPut": m(obj({ ns: str, key: str, value: bin, overwrite: bool }), obj({ added: bool })),
+  "gcs.KvGet": m(obj({ ns: str, key: str }), obj({ value: opt(bin) })),
+  "gcs.KvDel": m(obj({ ns: str, key: str }), obj({ deleted: bool })),
+  "gcs.KvKeys": m(obj({ ns: str, prefix: str }), obj({ keys: arr(str) })),
+  "gcs.KvExists": m(obj({ ns: str, key: str }), obj({ exists: bool })),
+  "gcs.CreateActor": m(obj({ actorId: str, spec: TaskSpec, className: str, name: opt(str), namespace: str,
+    detached: bool, maxRestarts: int }), obj({ actor: ActorInfo })),
+  "gcs.GetActor": m(obj({ actorId: opt(str), name: opt(str), namespace: opt(str) }), obj({ actor: opt(ActorInfo) })),
+  "gcs.ListActors": m(Empty, obj({ actors: arr(ActorInfo) })),
+  "gcs.KillActor": m(obj({ actorId: str, noRestart: bool }), Ok),
+  "gcs.ReportWorkerDeath": m(obj({ nodeId: str, workerId: str, pid: int, actorId: opt(str),
+    reason: str, intentional: bool }), Ok),
+  "gcs.Subscribe": m(obj({ channel: oneOf(["actor", "node", "logs", "job", "warning"] as const), key: opt(str) }), Ok),
+  "gcs.PublishLogs": m(LogBatch, Ok),
+  "gcs.PublishWarning": m(obj({ jobId: str, message: str }), Ok),
+  /** Sent by the GCS to subscribers. */
+  "gcs.Published": m(obj({ channel: str, key: str, data: unknownValue }), Ok),
+  "gcs.Ping": m(Empty, obj({ time: num })),
+
+  // Raylet: leases, workers, objects
+  "raylet.RegisterWorker": m(obj({ workerId: str, pid: int, port: int }),
+    obj({ nodeId: str, ip: str, sessionDir: str, gcsHost: str, gcsPort: int })),
+  "raylet.RequestWorkerLease": m(obj({ jobId: str, resources: Resources, actorId: opt(str),
+    strategy: opt(SchedulingStrategy), envHash: str, envVars: opt(record(str)), maxCalls: opt(int),
+    sessionScripts: opt(bool) }),
+  obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)) })),
+  "raylet.ReturnWorker": m(obj({ leaseId: str, kill: opt(bool) }), Ok),
+  "raylet.CancelLeaseRequests": m(obj({ jobId: str }), Ok),
+  "raylet.KillWorker": m(obj({ workerId: str, force: bool, reason: str }), Ok),
+  "raylet.ObjectCreate": m(obj({ id: str, size: int, owner: Address }), obj({ path: str })),
+  "raylet.ObjectSeal": m(obj({ id: str }), Ok),
+  "raylet.ObjectGet": m(obj({ ids: arr(str) }), obj({ paths: arr(opt(str)) })),
+  "raylet.ObjectFree": m(obj({ ids: arr(str) }), Ok),
+  "raylet.GetStats": m(Empty, obj({ nodeId: str, workers: int, idleWorkers: int, leases: int,
+    pendingLeases: int, objects: int, storeUsed: int, storeCapacity: int, spilledBytes: int,
+    spilledObjects: int, restoredObjects: int, available: Resources, total: Resources })),
+  "raylet.Ping": m(Empty, obj({ time: num })),
+  "raylet.Shutdown": m(obj({ reason: str }), Ok),
+
+  // Core worker (drivers and workers)
+  "worker.PushTask": m(obj({ spec: TaskSpec }), obj({ returns: arr(ReturnValue), retryable: opt(bool) })),
+  "worker.GeneratorItem": m(obj({ taskId: str, index: int, ret: ReturnValue }), Ok),
+  "worker.CancelTask": m(obj({ taskId: str, force: bool }), obj({ found: bool })),
+  "worker.GetObject": m(obj({ id: str }), ReturnValue),
+  "worker.Exit": m(obj({ reason: str }), Ok),
+} as const;
+
+export type Methods = typeof METHODS;
+export type MethodName = keyof Methods;
+export type Req<M extends MethodName> = Infer<Methods[M]["req"]>;
+export type Res<M extends MethodName> = Infer<Methods[M]["res"]>;
