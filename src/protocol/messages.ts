@@ -127,7 +127,7 @@ export const METHODS = {
   "gcs.KillActor": m(obj({ actorId: str, noRestart: bool }), Ok),
   "gcs.ReportWorkerDeath": m(obj({ nodeId: str, workerId: str, pid: int, actorId: opt(str),
     reason: str, intentional: bool }), Ok),
-  "gcs.Subscribe": m(obj({ channel: oneOf(["actor", "node", "logs", "job", "warning"] as const), key: opt(str) }), Ok),
+  "gcs.Subscribe": m(obj({ channel: oneOf(["actor", "node", "logs", "job", "warning", "worker"] as const), key: opt(str) }), Ok),
   "gcs.PublishLogs": m(LogBatch, Ok),
   "gcs.PublishWarning": m(obj({ jobId: str, message: str }), Ok),
   /** Sent by the GCS to subscribers. */

@@ -1,0 +1,231 @@
+/**
+ * @module api/remote
+ * `remote(fn)` and `remote(Class)`: typed remote functions, actor classes and actor handles.
+ * Each keeps the call site's module URL (for code shipping) and describes its code lazily on the
+ * first `.remote()` call, so defining remote functions before `init()` is fine.
+ */
+import { addExtension } from "msgpackr";
+import { ObjectRef, type RefOr } from "../worker/object_ref.ts";
+import { coreWorker } from "../worker/runtime.ts";
+import { callerModuleUrl } from "../worker/code/index.ts";
+import type { Described } from "../worker/function_manager.ts";
+import type { FunctionDescriptorWire } from "../protocol/messages.ts";
+import { config } from "../common/config.ts";
+import { defaultEnvVars } from "./init.ts";
+import { ValueError } from "../common/errors.ts";
+import {
+  resourcesOf, strategyOf, validateActorOptions, validateTaskOptions,
+  type ActorOptionsInput, type TaskOptionsInput,
+} from "./options.ts";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- generic function/constructor shapes */
+type AnyFn = (...args: any[]) => any;
+type AnyCtor = abstract new (...args: any[]) => any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** Arguments of a remote call: each may be the value or a ref to it. */
+export type RemoteArgs<A extends readonly unknown[]> = { [K in keyof A]: RefOr<A[K]> };
+
+/** A streaming generator task's results: iterate to get one ref per yielded value. */
+export class ObjectRefGenerator<T> implements AsyncIterable<ObjectRef<T>> {
+  readonly taskId: string;
+  private index = 0;
+  constructor(taskId: string) { this.taskId = taskId; }
+  /** The next yielded value's ref, or undefined when the generator is done. Throws the task's error. */
+  async next(): Promise<ObjectRef<T> | undefined> {
+    const r = await coreWorker().nextStreamItem(this.taskId, this.index);
+    if (r) this.index++;
+    return r as ObjectRef<T> | undefined;
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<ObjectRef<T>> {
+    for (;;) {
+      const r = await this.next();
+      if (!r) return;
+      yield r;
+    }
+  }
+}
+
+type Yielded<R> = R extends AsyncGenerator<infer T, unknown, unknown> ? T
+  : R extends Generator<infer T, unknown, unknown> ? T : never;
+type IsGenerator<R> = R extends AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown> ? true : false;
+
+/** What `.remote()` returns for a function returning R. */
+export type RemoteResult<R> = IsGenerator<R> extends true ? ObjectRefGenerator<Yielded<R>> : ObjectRef<Awaited<R>>;
+
+type MultiReturn<R> = Awaited<R> extends readonly unknown[] ? { [K in keyof Awaited<R>]: ObjectRef<Awaited<R>[K]> } : ObjectRef<unknown>[];
+
+export interface RemoteFunction<F extends AnyFn, Out = RemoteResult<ReturnType<F>>> {
+  remote(...args: RemoteArgs<Parameters<F>>): Out;
+  options<const O extends TaskOptionsInput>(o: O): RemoteFunction<F,
+    O extends { numReturns: "streaming" } ? ObjectRefGenerator<Yielded<ReturnType<F>>>
+      : O extends { numReturns: 0 } ? void
+        : O extends { numReturns: number } ? (O["numReturns"] extends 1 ? Out : MultiReturn<ReturnType<F>>) : Out>;
+}
+
+type Methods<T> = { [K in keyof T as T[K] extends AnyFn ? K : never]: T[K] extends AnyFn ? ActorMethod<T[K]> : never };
+
+export interface ActorMethod<F extends AnyFn, Out = RemoteResult<ReturnType<F>>> {
+  remote(...args: RemoteArgs<Parameters<F>>): Out;
+  options<const O extends { numReturns?: number | "streaming"; name?: string }>(o: O): ActorMethod<F,
+    O extends { numReturns: "streaming" } ? ObjectRefGenerator<Yielded<ReturnType<F>>>
+      : O extends { numReturns: number } ? (O["numReturns"] extends 1 ? Out : MultiReturn<ReturnType<F>>) : Out>;
+}
+
+/** A handle to a running actor: every method of T as an ActorMethod. */
+export type ActorHandle<T> = Methods<T> & { readonly actorId: string; readonly className: string };
+
+export interface ActorClass<C extends AnyCtor> {
+  remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>>;
+  options(o: ActorOptionsInput): ActorClass<C>;
+}
+
+function fnName(f: AnyFn | AnyCtor): string { return (f as { name?: string }).name || "anonymous"; }
+
+class RemoteCode {
+  private described: Described | undefined;
+  readonly target: AnyFn | AnyCtor;
+  readonly callerUrl: string | undefined;
+  constructor(target: AnyFn | AnyCtor, callerUrl: string | undefined) {
+    this.target = target;
+    this.callerUrl = callerUrl;
+  }
+  describe(): Described {
+    const cw = coreWorker();
+    if (!this.described || this.described.uploaded === undefined) {
+      this.described = cw.functions.describe(this.target as unknown as Function, this.callerUrl);
+    }
+    return this.described;
+  }
+}
+
+class RemoteFunctionImpl {
+  private code: RemoteCode;
+  private opts: TaskOptionsInput;
+  constructor(code: RemoteCode, opts: TaskOptionsInput) {
+    this.code = code;
+    this.opts = opts;
+  }
+  options(o: TaskOptionsInput): RemoteFunctionImpl {
+    validateTaskOptions(`${fnName(this.code.target)}.options()`, o);
+    return new RemoteFunctionImpl(this.code, { ...this.opts, ...o });
+  }
+  remote(...args: unknown[]): unknown {
+    const o = this.opts;
+    const cw = coreWorker();
+    const streaming = o.numReturns === "streaming";
+    const { refs, taskId } = cw.submitTask(this.code.describe(), args, {
+      name: o.name ?? fnName(this.code.target),
+      numReturns: streaming ? -1 : (o.numReturns as number | undefined) ?? 1,
+      resources: resourcesOf(o, 1),
+      maxRetries: o.maxRetries ?? config("task_max_retries"),
+      retryExceptions: o.retryExceptions ?? false,
+      envVars: o.runtimeEnv?.envVars ?? defaultEnvVars,
+      maxCalls: o.maxCalls,
+      strategy: strategyOf(o.scheduling),
+    });
+    if (streaming) return new ObjectRefGenerator(taskId);
+    if ((o.numReturns ?? 1) === 1) return refs[0];
+    if (o.numReturns === 0) return undefined;
+    return refs;
+  }
+}
+
+/** Base of actor handles; the Proxy around it turns property reads into method stubs. */
+export class ActorHandleBase {
+  readonly actorId: string;
+  readonly className: string;
+  readonly descriptor: FunctionDescriptorWire;
+  readonly maxTaskRetries: number;
+  constructor(actorId: string, className: string, descriptor: FunctionDescriptorWire, maxTaskRetries: number) {
+    this.actorId = actorId;
+    this.className = className;
+    this.descriptor = descriptor;
+    this.maxTaskRetries = maxTaskRetries;
+  }
+}
+
+function method(h: ActorHandleBase, name: string, opts: { numReturns?: number | "streaming"; name?: string }): unknown {
+  return {
+    remote: (...args: unknown[]) => {
+      const streaming = opts.numReturns === "streaming";
+      const { refs, taskId } = coreWorker().submitActorTask(h.actorId, h.descriptor, name, args, {
+        numReturns: streaming ? -1 : (opts.numReturns as number | undefined) ?? 1,
+        name: opts.name ?? `${h.className}.${name}`,
+      });
+      if (streaming) return new ObjectRefGenerator(taskId);
+      if ((opts.numReturns ?? 1) === 1) return refs[0];
+      return refs;
+    },
+    options: (o: { numReturns?: number | "streaming"; name?: string }) => method(h, name, { ...opts, ...o }),
+  };
+}
+
+export function makeActorHandle(base: ActorHandleBase): unknown {
+  coreWorker().actors.track(base.actorId, base.maxTaskRetries);
+  return new Proxy(base, {
+    get(target, prop) {
+      if (prop === "constructor") return ActorHandleBase;
+      if (typeof prop !== "string" || prop === "then" || prop in target) {
+        return (target as unknown as Record<string | symbol, unknown>)[prop];
+      }
+      return method(target, prop, {});
+    },
+  });
+}
+
+let handleExtRegistered = false;
+function registerHandleExtension(): void {
+  if (handleExtRegistered) return;
+  handleExtRegistered = true;
+  addExtension({
+    Class: ActorHandleBase, type: 0x34,
+    write: (h: ActorHandleBase) => [h.actorId, h.className, h.descriptor, h.maxTaskRetries],
+    read: (a: [string, string, FunctionDescriptorWire, number]) => makeActorHandle(new ActorHandleBase(...a)),
+  });
+}
+
+class ActorClassImpl {
+  private code: RemoteCode;
+  private opts: ActorOptionsInput;
+  constructor(code: RemoteCode, opts: ActorOptionsInput) {
+    this.code = code;
+    this.opts = opts;
+  }
+  options(o: ActorOptionsInput): ActorClassImpl {
+    validateActorOptions(`${fnName(this.code.target)}.options()`, o);
+    return new ActorClassImpl(this.code, { ...this.opts, ...o });
+  }
+  remote(...args: unknown[]): unknown {
+    registerHandleExtension();
+    const o = this.opts;
+    const cw = coreWorker();
+    const d = this.code.describe();
+    const className = fnName(this.code.target);
+    const maxTaskRetries = o.maxTaskRetries ?? 0;
+    const actorId = cw.createActor(d, args, {
+      className, resources: resourcesOf(o, 0), name: o.name, namespace: o.namespace,
+      detached: o.lifetime === "detached", maxRestarts: o.maxRestarts ?? 0, maxTaskRetries,
+      maxConcurrency: o.maxConcurrency, envVars: o.runtimeEnv?.envVars ?? defaultEnvVars, strategy: strategyOf(o.scheduling),
+    });
+    return makeActorHandle(new ActorHandleBase(actorId, className, d.descriptor as FunctionDescriptorWire, maxTaskRetries));
+  }
+}
+
+function isClass(x: unknown): boolean {
+  return typeof x === "function" && /^class[\s{]/.test(Function.prototype.toString.call(x));
+}
+
+/** Make a function a remote function, or a class an actor class. */
+export function remote<C extends AnyCtor>(cls: C): ActorClass<C>;
+export function remote<F extends AnyFn>(fn: F): RemoteFunction<F>;
+export function remote(target: AnyFn | AnyCtor, ..._rest: never[]): unknown {
+  if (typeof target !== "function") {
+    throw new ValueError(`remote() takes a function or a class, got ${target === null ? "null" : typeof target}`);
+  }
+  const code = new RemoteCode(target, callerModuleUrl(new Error().stack));
+  registerHandleExtension();
+  return isClass(target) ? new ActorClassImpl(code, {}) : new RemoteFunctionImpl(code, {});
+}
+
+export { ObjectRef };

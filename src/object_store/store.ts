@@ -1,0 +1,151 @@
+/**
+ * @module object_store/store
+ * A node's object store: immutable objects as files in a tmpfs directory (shared memory), which
+ * processes on the node write once and map for reading (see shm.ts), in the spirit of Ray's
+ * plasma. The raylet owns the bookkeeping here: capacity reservations, sealing, owners, LRU
+ * spilling to disk when the store is full, restoring on access, and freeing.
+ *
+ * Why files in /dev/shm: every process on the node can map them without a broker; a reader's
+ * mapping stays valid even if the object is freed or spilled meanwhile (POSIX unlink semantics),
+ * so no cross-process pinning protocol is needed for safety.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ObjectStoreFullError } from "../common/errors.ts";
+
+interface Entry {
+  id: string;
+  size: number;
+  owner: string;
+  state: "creating" | "sealed" | "spilled";
+  lastAccess: number;
+}
+
+export interface StoreStats {
+  objects: number;
+  used: number;
+  capacity: number;
+  spilledBytes: number;
+  spilledObjects: number;
+  restoredObjects: number;
+}
+
+export class ObjectStore {
+  private entries = new Map<string, Entry>();
+  private used = 0;
+  private spilledBytes = 0;
+  private spilledTotal = 0;
+  private restoredTotal = 0;
+  private clock = 0;
+  readonly dir: string;
+  readonly spillDir: string;
+  readonly capacity: number;
+
+  constructor(opts: { dir: string; spillDir: string; capacity: number }) {
+    this.dir = opts.dir;
+    this.spillDir = opts.spillDir;
+    this.capacity = opts.capacity;
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  pathOf(id: string): string { return path.join(this.dir, id); }
+  private spillPath(id: string): string { return path.join(this.spillDir, id); }
+
+  /** Reserve room for an object and return the path its creator writes to. */
+  create(id: string, size: number, owner: string): string {
+    const existing = this.entries.get(id);
+    if (existing) {
+      // Re-creation (a retried task): replace the old copy.
+      this.free(id);
+    }
+    if (size > this.capacity) {
+      throw new ObjectStoreFullError(`object ${id} of ${size} bytes is larger than the object store ` +
+        `(${this.capacity} bytes); start the node with a larger --object-store-memory`);
+    }
+    this.makeRoom(size);
+    this.entries.set(id, { id, size, owner, state: "creating", lastAccess: ++this.clock });
+    this.used += size;
+    return this.pathOf(id);
+  }
+
+  seal(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.state === "creating") e.state = "sealed";
+  }
+
+  /** Path of a sealed object, restoring it from disk if it was spilled; undefined if unknown. */
+  get(id: string): string | undefined {
+    const e = this.entries.get(id);
+    if (!e || e.state === "creating") return undefined;
+    e.lastAccess = ++this.clock;
+    if (e.state === "spilled") {
+      this.makeRoom(e.size, id);
+      fs.copyFileSync(this.spillPath(id), this.pathOf(id));
+      fs.rmSync(this.spillPath(id), { force: true });
+      e.state = "sealed";
+      this.used += e.size;
+      this.spilledBytes -= e.size;
+      this.restoredTotal++;
+    }
+    return this.pathOf(id);
+  }
+
+  has(id: string): boolean { return this.entries.has(id); }
+
+  free(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    if (e.state === "spilled") {
+      this.spilledBytes -= e.size;
+      fs.rmSync(this.spillPath(id), { force: true });
+    } else {
+      this.used -= e.size;
+      fs.rmSync(this.pathOf(id), { force: true });
+    }
+  }
+
+  /** Free every object owned by `owner` (its process died: nobody can reach them any more). */
+  freeOwnedBy(owner: string): number {
+    let n = 0;
+    for (const e of [...this.entries.values()]) {
+      if (e.owner === owner) { this.free(e.id); n++; }
+    }
+    return n;
+  }
+
+  /** Spill least-recently-used sealed objects to disk until `size` more bytes fit. */
+  private makeRoom(size: number, except?: string): void {
+    if (this.used + size <= this.capacity) return;
+    const victims = [...this.entries.values()]
+      .filter((e) => e.state === "sealed" && e.id !== except)
+      .sort((a, b) => a.lastAccess - b.lastAccess);
+    for (const v of victims) {
+      if (this.used + size <= this.capacity) break;
+      fs.mkdirSync(this.spillDir, { recursive: true });
+      fs.copyFileSync(this.pathOf(v.id), this.spillPath(v.id));
+      fs.rmSync(this.pathOf(v.id), { force: true });
+      v.state = "spilled";
+      this.used -= v.size;
+      this.spilledBytes += v.size;
+      this.spilledTotal++;
+    }
+    if (this.used + size > this.capacity) {
+      throw new ObjectStoreFullError(`object store full: ${this.used} of ${this.capacity} bytes are in use by objects ` +
+        `being created and nothing more can be spilled; free references or raise --object-store-memory`);
+    }
+  }
+
+  stats(): StoreStats {
+    return { objects: this.entries.size, used: this.used, capacity: this.capacity,
+      spilledBytes: this.spilledBytes, spilledObjects: this.spilledTotal, restoredObjects: this.restoredTotal };
+  }
+
+  /** Remove every file (node shutdown). */
+  destroy(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(this.spillDir, { recursive: true, force: true });
+    this.entries.clear();
+    this.used = 0;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * @module raylet/scheduler
+ * The raylet's local scheduler: resource accounting for this node and the queue of worker-lease
+ * requests. Pure logic (no processes, no sockets): requests that fit are granted in arrival order,
+ * without a large request blocking smaller ones behind it; requests that can never fit here are
+ * classified as spillback (another node fits) or infeasible (none does). GPUs are handed out as
+ * instance ids so tasks can be given CUDA_VISIBLE_DEVICES.
+ */
+import { add, fits, subtract, normalize, type ResourceSet } from "../common/resources.ts";
+
+export interface LeaseRequest {
+  id: number;
+  resources: ResourceSet;
+  /** Called when resources are reserved for the request. */
+  grant(gpuIds: number[]): void;
+}
+
+export interface ClusterNodeView { nodeId: string; total: ResourceSet; available: ResourceSet; alive: boolean }
+
+export type Placement =
+  | { kind: "local" }
+  | { kind: "spill"; nodeId: string }
+  | { kind: "infeasible"; reason: string };
+
+export class LocalScheduler {
+  readonly total: ResourceSet;
+  readonly available: ResourceSet;
+  private queue: LeaseRequest[] = [];
+  private freeGpus: number[];
+
+  constructor(total: ResourceSet) {
+    this.total = normalize(total);
+    this.available = { ...this.total };
+    this.freeGpus = Array.from({ length: Math.floor(this.total.GPU ?? 0) }, (_, i) => i);
+  }
+
+  /**
+   * Where should a request go? Local if this node could ever hold it and has room now (or no
+   * other node has room now); another node with room now otherwise; infeasible if no node could.
+   */
+  place(resources: ResourceSet, selfId: string, cluster: ClusterNodeView[], spread = false): Placement {
+    const localEver = fits(resources, this.total);
+    const localNow = localEver && fits(resources, this.available) && this.queue.length === 0;
+    const others = cluster.filter((n) => n.alive && n.nodeId !== selfId);
+    if (spread) {
+      const candidates = [...others.filter((n) => fits(resources, n.available))];
+      if (localNow) return { kind: "local" };
+      const pick = candidates[Math.floor(Math.random() * candidates.length)];
+      if (pick) return { kind: "spill", nodeId: pick.nodeId };
+    }
+    if (localNow) return { kind: "local" };
+    const roomNow = others.find((n) => fits(resources, n.available));
+    if (roomNow) return { kind: "spill", nodeId: roomNow.nodeId };
+    if (localEver) return { kind: "local" };
+    const ever = others.find((n) => fits(resources, n.total));
+    if (ever) return { kind: "spill", nodeId: ever.nodeId };
+    return { kind: "infeasible", reason: "no node in the cluster has that many resources" };
+  }
+
+  enqueue(req: LeaseRequest): void {
+    this.queue.push(req);
+    this.dispatch();
+  }
+
+  cancel(id: number): boolean {
+    const i = this.queue.findIndex((r) => r.id === id);
+    if (i < 0) return false;
+    this.queue.splice(i, 1);
+    return true;
+  }
+
+  /** Grant every queued request that fits, oldest first. */
+  dispatch(): void {
+    for (let i = 0; i < this.queue.length;) {
+      const r = this.queue[i]!;
+      if (fits(r.resources, this.available)) {
+        this.queue.splice(i, 1);
+        subtract(this.available, r.resources);
+        const n = Math.ceil(r.resources.GPU ?? 0);
+        const gpus = this.freeGpus.splice(0, n);
+        r.grant(gpus);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  release(resources: ResourceSet, gpuIds: number[] = []): void {
+    add(this.available, resources);
+    this.freeGpus.push(...gpuIds);
+    this.freeGpus.sort((a, b) => a - b);
+    this.dispatch();
+  }
+
+  pendingShapes(): ResourceSet[] { return this.queue.map((r) => r.resources); }
+  get queued(): number { return this.queue.length; }
+}

@@ -1,0 +1,378 @@
+/**
+ * @module raylet/server
+ * The raylet: one per node. It registers the node with the GCS, grants worker leases (local
+ * scheduler + worker pool), runs the node's object store, forwards worker output to drivers, and
+ * reports resources and worker deaths to the GCS. Drivers and workers on the node connect to it;
+ * the GCS calls it over the connection the raylet opened.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { listen, connect, type Connection, type RpcServer } from "../protocol/connection.ts";
+import type { Address, MethodName, NodeInfo, Req, Res } from "../protocol/messages.ts";
+import { LocalScheduler, type ClusterNodeView } from "./scheduler.ts";
+import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner } from "./worker_pool.ts";
+import { ObjectStore } from "../object_store/store.ts";
+import { logger } from "../common/log.ts";
+import { config } from "../common/config.ts";
+import { ProtocolError, ConnectionError } from "../common/errors.ts";
+import { uniqueId } from "../common/ids.ts";
+import { resourceKey } from "../common/resources.ts";
+
+const log = logger("raylet");
+const WORKER_MAIN = fileURLToPath(new URL("../worker/main.ts", import.meta.url));
+
+export interface RayletOptions {
+  nodeId: string;
+  nodeIp: string;
+  host: string;          // bind address
+  port: number;
+  gcsHost: string;
+  gcsPort: number;
+  token: string;
+  sessionDir: string;
+  isHead: boolean;
+  resources: Record<string, number>;
+  labels: Record<string, string>;
+  objectStoreMemory: number;
+  objectStoreDir?: string;
+  minWorkerPort?: number;
+  maxWorkerPort?: number;
+}
+
+interface Lease {
+  leaseId: string;
+  worker: WorkerHandle;
+  resources: Record<string, number>;
+  gpuIds: number[];
+  holder: Connection;
+  actorId?: string | undefined;
+}
+
+type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
+type Handlers = { [M in MethodName]?: Handler<M> };
+
+export class Raylet {
+  private opts: RayletOptions;
+  private scheduler: LocalScheduler;
+  private pool: WorkerPool;
+  readonly store: ObjectStore;
+  private leases = new Map<string, Lease>();
+  private gcs!: Connection;
+  private rpc: RpcServer | undefined;
+  private cluster: ClusterNodeView[] = [];
+  private jobsDone = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private nextReq = 1;
+  private lastReport = "";
+  private infeasible: Record<string, number>[] = [];
+  private nextPort: number;
+  private stopping = false;
+
+  constructor(opts: RayletOptions) {
+    this.opts = opts;
+    this.nextPort = opts.minWorkerPort ?? 0;
+    this.scheduler = new LocalScheduler(opts.resources);
+    const cpus = Math.max(1, Math.floor(opts.resources.CPU ?? 1));
+    const pre = config("num_prestart_workers");
+    const maxStart = config("maximum_startup_concurrency");
+    this.pool = new WorkerPool(this.spawner(), {
+      prestart: pre < 0 ? cpus : pre,
+      maxStarting: maxStart > 0 ? maxStart : Math.max(2, cpus),
+    });
+    this.pool.onWorkerExit = (w, reason) => this.workerExited(w, reason);
+    const dir = opts.objectStoreDir || config("object_store_dir") ||
+      (fs.existsSync("/dev/shm") ? `/dev/shm/stingray-${opts.nodeId}` : path.join(opts.sessionDir, "objects"));
+    this.store = new ObjectStore({
+      dir, capacity: opts.objectStoreMemory,
+      spillDir: config("object_spill_dir") || path.join(opts.sessionDir, "spill", opts.nodeId),
+    });
+  }
+
+  get port(): number { return this.rpc?.port ?? 0; }
+  get address(): Address { return { nodeId: this.opts.nodeId, host: this.opts.nodeIp, port: this.port, workerId: "raylet" }; }
+
+  async start(): Promise<void> {
+    this.rpc = await listen({
+      host: this.opts.host, port: this.opts.port, token: this.opts.token,
+      onConnection: (c) => this.accept(c),
+      onAuthFailure: (remote, reason) => log.warn(`rejected connection from ${remote}: ${reason}`),
+    });
+    this.gcs = await connect({ host: this.opts.gcsHost, port: this.opts.gcsPort, token: this.opts.token,
+      role: "raylet", id: this.opts.nodeId, retryMs: config("connect_timeout_ms") });
+    this.accept(this.gcs);
+    this.gcs.on("close", () => {
+      if (!this.stopping) {
+        log.error("lost the connection to the GCS; shutting down this node");
+        void this.stop().then(() => process.exit(1));
+      }
+    });
+    const node: NodeInfo = {
+      nodeId: this.opts.nodeId, ip: this.opts.nodeIp, hostname: os.hostname(), port: this.port, state: "ALIVE",
+      resources: this.scheduler.total, available: { ...this.scheduler.available }, labels: this.opts.labels,
+      isHead: this.opts.isHead, startTime: Date.now(), objectStoreDir: this.store.dir, sessionDir: this.opts.sessionDir,
+    };
+    await this.gcs.request("gcs.RegisterNode", { node });
+    await this.gcs.request("gcs.Subscribe", { channel: "job" });
+    this.pool.prestartWorkers();
+    this.timers.push(setInterval(() => this.report(), 250));
+    this.timers.push(setInterval(() => { void this.refreshCluster(); }, 1000));
+    this.timers.push(setInterval(() => this.pool.reap((j) => !this.jobsDone.has(j)), 1000));
+    for (const t of this.timers) t.unref();
+    await this.refreshCluster();
+    log.info(`raylet ${this.opts.nodeId} listening on ${this.opts.host}:${this.port}, resources ${JSON.stringify(this.scheduler.total)}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.pool.killAll();
+    this.pool.cancelWaiters(new ConnectionError("the node is shutting down"));
+    this.store.destroy();
+    this.gcs?.close();
+    await this.rpc?.close();
+  }
+
+  private spawner(): WorkerSpawner {
+    return {
+      spawn: (workerId, envVars): SpawnedProcess => {
+        const env: Record<string, string | undefined> = {
+          ...process.env, ...envVars,
+          STINGRAY_AUTH_TOKEN: this.opts.token,
+          STINGRAY_WORKER_ID: workerId,
+          STINGRAY_NODE_ID: this.opts.nodeId,
+          STINGRAY_NODE_IP: this.opts.nodeIp,
+          STINGRAY_RAYLET_HOST: this.opts.nodeIp === this.opts.host || this.opts.host === "0.0.0.0" ? this.opts.nodeIp : this.opts.host,
+          STINGRAY_RAYLET_PORT: String(this.port),
+          STINGRAY_SESSION_DIR: this.opts.sessionDir,
+          STINGRAY_GCS_ADDRESS: `${this.opts.gcsHost}:${this.opts.gcsPort}`,
+          STINGRAY_WORKER_PORT: String(this.allocWorkerPort()),
+        };
+        const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
+        const pid = child.pid ?? -1;
+        this.captureOutput(workerId, pid, child.stdout, "out");
+        this.captureOutput(workerId, pid, child.stderr, "err");
+        child.on("error", (e) => log.error(`worker ${workerId} failed to spawn: ${e.message}`));
+        return {
+          pid,
+          kill: (sig) => { try { child.kill(sig); } catch { /* gone */ } },
+          onExit: (cb) => child.once("exit", cb),
+        };
+      },
+    };
+  }
+
+  private allocWorkerPort(): number {
+    const { minWorkerPort: lo, maxWorkerPort: hi } = this.opts;
+    if (!lo || !hi) return 0;
+    const used = new Set([...this.pool.workers.values()].map((w) => w.address?.port));
+    for (let i = 0; i <= hi - lo; i++) {
+      const p = this.nextPort;
+      this.nextPort = p >= hi ? lo : p + 1;
+      if (!used.has(p)) return p;
+    }
+    return lo;
+  }
+
+  private captureOutput(workerId: string, pid: number, stream: NodeJS.ReadableStream | null, kind: "out" | "err"): void {
+    if (!stream) return;
+    const file = fs.createWriteStream(path.join(this.opts.sessionDir, "logs", `worker-${workerId}-${pid}.${kind}`));
+    let partial = "";
+    let batch: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      const w = this.pool.workers.get(workerId);
+      const lines = batch;
+      batch = [];
+      if (!lines.length || !config("log_to_driver")) return;
+      const jobId = w?.jobId ?? "";
+      if (!jobId) return;
+      this.gcs?.notify("gcs.PublishLogs", { jobId, pid, ip: this.opts.nodeIp, workerId, stream: kind, lines });
+    };
+    stream.on("data", (chunk: Buffer) => {
+      file.write(chunk);
+      const text = partial + chunk.toString("utf8");
+      const parts = text.split("\n");
+      partial = parts.pop() ?? "";
+      batch.push(...parts);
+      if (!timer) timer = setTimeout(flush, config("log_batch_ms"));
+    });
+    stream.on("end", () => {
+      if (partial) batch.push(partial);
+      partial = "";
+      if (timer) clearTimeout(timer);
+      flush();
+      file.end();
+    });
+  }
+
+  private accept(conn: Connection): void {
+    conn.onRequest = (method, payload) => {
+      const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
+      if (!h) throw new ProtocolError(`the raylet does not serve ${method}`);
+      return h(payload, conn);
+    };
+    conn.onNotify = (method, payload) => {
+      if (method === "gcs.Published") {
+        const p = payload as Req<"gcs.Published">;
+        if (p.channel === "job" && (p.data as { state?: string }).state === "FINISHED") {
+          this.jobsDone.add(p.key);
+          this.pool.reap((j) => !this.jobsDone.has(j));
+        }
+        return;
+      }
+      try { void conn.onRequest(method, payload, conn); } catch { /* notification errors have nobody to answer */ }
+    };
+    conn.on("handlerError", (e: Error) => log.error(`handler error: ${e.stack ?? e.message}`));
+    conn.once("close", () => this.peerClosed(conn));
+  }
+
+  /** A driver or worker connection closed: its leases and the objects it owned are gone. */
+  private peerClosed(conn: Connection): void {
+    if (this.stopping || conn === this.gcs) return;
+    for (const lease of [...this.leases.values()]) {
+      if (lease.holder === conn && !lease.actorId) {
+        this.endLease(lease, true, "its lease holder disconnected");
+      }
+    }
+    const owner = conn.peer.id;
+    if (conn.peer.role === "driver" || conn.peer.role === "worker") {
+      const n = this.store.freeOwnedBy(owner);
+      if (n) log.info(`freed ${n} objects owned by ${conn.peer.role} ${owner}`);
+    }
+  }
+
+  private endLease(lease: Lease, kill: boolean, reason: string): void {
+    if (!this.leases.delete(lease.leaseId)) return;
+    this.scheduler.release(lease.resources, lease.gpuIds);
+    if (kill) this.pool.kill(lease.worker, reason);
+    else this.pool.push(lease.worker);
+  }
+
+  private workerExited(w: WorkerHandle, reason: string): void {
+    if (this.stopping) return;
+    const lease = w.leaseId ? this.leases.get(w.leaseId) : undefined;
+    if (lease) {
+      this.leases.delete(lease.leaseId);
+      this.scheduler.release(lease.resources, lease.gpuIds);
+    }
+    this.store.freeOwnedBy(w.workerId);
+    if (w.address || lease) {
+      this.gcs?.request("gcs.ReportWorkerDeath", {
+        nodeId: this.opts.nodeId, workerId: w.workerId, pid: w.pid, actorId: lease?.actorId,
+        reason, intentional: w.stopping !== undefined,
+      }).catch(() => {});
+    }
+    if (!w.stopping) log.warn(`worker ${w.workerId} (pid ${w.pid}) died: ${reason}`);
+  }
+
+  private async refreshCluster(): Promise<void> {
+    try {
+      const { nodes } = await this.gcs.request("gcs.GetAllNodes", {});
+      this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: n.available, alive: n.state === "ALIVE" }));
+      this.nodeAddrs = new Map(nodes.map((n) => [n.nodeId, { nodeId: n.nodeId, host: n.ip, port: n.port, workerId: "raylet" }]));
+    } catch { /* GCS restarting; keep the old view */ }
+  }
+  private nodeAddrs = new Map<string, Address>();
+
+  private report(): void {
+    const available = { ...this.scheduler.available };
+    const pending = this.scheduler.pendingShapes();
+    const key = JSON.stringify([available, pending, this.infeasible]);
+    if (key === this.lastReport) return;
+    this.lastReport = key;
+    this.gcs?.notify("gcs.ReportResources", { nodeId: this.opts.nodeId, available, total: this.scheduler.total,
+      pending, infeasible: this.infeasible });
+  }
+
+  private readonly handlers: Handlers = {
+    "raylet.RegisterWorker": ({ workerId, pid, port }, conn) => {
+      conn.peer = { role: "worker", id: workerId, pid };
+      const address: Address = { nodeId: this.opts.nodeId, host: this.opts.nodeIp, port, workerId };
+      const w = this.pool.registered(workerId, conn, address);
+      if (!w) throw new ProtocolError(`unknown or duplicate worker ${workerId}`);
+      return { nodeId: this.opts.nodeId, ip: this.opts.nodeIp, sessionDir: this.opts.sessionDir,
+        gcsHost: this.opts.gcsHost, gcsPort: this.opts.gcsPort };
+    },
+    "raylet.RequestWorkerLease": (req, conn) => {
+      const strat = req.strategy;
+      if (strat?.type === "NODE_AFFINITY" && strat.nodeId && strat.nodeId !== this.opts.nodeId) {
+        const target = this.nodeAddrs.get(strat.nodeId);
+        const alive = this.cluster.find((n) => n.nodeId === strat.nodeId)?.alive;
+        if (target && alive) return { retryAt: target };
+        if (!strat.soft) return { infeasible: `node ${strat.nodeId} (hard node affinity) is not alive` };
+      }
+      const placement = this.scheduler.place(req.resources, this.opts.nodeId, this.cluster, strat?.type === "SPREAD");
+      if (placement.kind === "spill") {
+        const target = this.nodeAddrs.get(placement.nodeId);
+        if (target) return { retryAt: target };
+      }
+      if (placement.kind === "infeasible") {
+        if (!this.infeasible.some((r) => resourceKey(r) === resourceKey(req.resources))) this.infeasible.push(req.resources);
+        return { infeasible: placement.reason };
+      }
+      return new Promise<Res<"raylet.RequestWorkerLease">>((resolve, reject) => {
+        const id = this.nextReq++;
+        const onClose = (): void => { this.scheduler.cancel(id); };
+        conn.once("close", onClose);
+        this.scheduler.enqueue({
+          id, resources: req.resources,
+          grant: (gpuIds) => {
+            conn.off("close", onClose);
+            if (conn.closed) { this.scheduler.release(req.resources, gpuIds); return; }
+            this.pool.pop(req.jobId, req.envHash, req.envVars).then((worker) => {
+              if (conn.closed) {
+                this.scheduler.release(req.resources, gpuIds);
+                this.pool.push(worker);
+                return;
+              }
+              const leaseId = uniqueId();
+              worker.leaseId = leaseId;
+              worker.actorId = req.actorId;
+              this.leases.set(leaseId, { leaseId, worker, resources: req.resources, gpuIds, holder: conn, actorId: req.actorId });
+              resolve({ leaseId, worker: worker.address!, gpuIds });
+            }, (e: Error) => {
+              this.scheduler.release(req.resources, gpuIds);
+              reject(e);
+            });
+          },
+        });
+      });
+    },
+    "raylet.ReturnWorker": ({ leaseId, kill }) => {
+      const lease = this.leases.get(leaseId);
+      if (lease) this.endLease(lease, kill ?? false, "returned with kill");
+      return {};
+    },
+    "raylet.CancelLeaseRequests": () => ({}),
+    "raylet.KillWorker": ({ workerId, force, reason }) => {
+      const w = this.pool.workers.get(workerId);
+      if (w) this.pool.kill(w, reason, force);
+      return {};
+    },
+    "raylet.ObjectCreate": ({ id, size, owner }) => ({ path: this.store.create(id, size, owner.workerId) }),
+    "raylet.ObjectSeal": ({ id }) => { this.store.seal(id); return {}; },
+    "raylet.ObjectGet": ({ ids }) => ({ paths: ids.map((id) => this.store.get(id)) }),
+    "raylet.ObjectFree": ({ ids }) => { for (const id of ids) this.store.free(id); return {}; },
+    "raylet.GetStats": () => {
+      const s = this.store.stats();
+      const workers = [...this.pool.workers.values()];
+      return {
+        nodeId: this.opts.nodeId, workers: workers.length, idleWorkers: workers.filter((w) => w.state === "idle").length,
+        leases: this.leases.size, pendingLeases: this.scheduler.queued, objects: s.objects, storeUsed: s.used,
+        storeCapacity: s.capacity, spilledBytes: s.spilledBytes, spilledObjects: s.spilledObjects,
+        restoredObjects: s.restoredObjects, available: this.scheduler.available, total: this.scheduler.total,
+      };
+    },
+    "raylet.Ping": () => ({ time: Date.now() }),
+    "raylet.Shutdown": ({ reason }) => {
+      log.info(`shutdown requested: ${reason}`);
+      setImmediate(() => { void this.stop().then(() => process.exit(0)); });
+      return {};
+    },
+  };
+}

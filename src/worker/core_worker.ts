@@ -1,0 +1,577 @@
+/**
+ * @module worker/core_worker
+ * The core worker: the runtime inside every driver and worker process (Ray's CoreWorker). It owns
+ * the objects this process creates (ownership: small values inline in its memory store, large
+ * ones in the node's object store, freed when no ObjectRef to them is left), submits tasks and
+ * actor calls, resolves ObjectRefs for `get`/`wait`, serves other processes' requests for the
+ * objects it owns, and, in worker processes, executes pushed tasks.
+ */
+import { connect, listen, type Connection, type RpcServer } from "../protocol/connection.ts";
+import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, MethodName, Req, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { ObjectRef } from "./object_ref.ts";
+import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitter.ts";
+import { ActorSubmitter } from "./actor_submitter.ts";
+import { Executor, taskStorage } from "./executor.ts";
+import { FunctionManager, type Described } from "./function_manager.ts";
+import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
+import { readStored, storeValue, writeEncoded } from "./object_io.ts";
+import { config } from "../common/config.ts";
+import { putObjectId, uniqueId, randomId } from "../common/ids.ts";
+import {
+  GetTimeoutError, ObjectLostError, ProtocolError, RuntimeStateError, StingrayError, ValueError, fromWire, toWire,
+} from "../common/errors.ts";
+
+export interface CoreWorkerOptions {
+  mode: "driver" | "worker";
+  workerId: string;
+  jobId: string;
+  namespace: string;
+  nodeId: string;
+  nodeIp: string;
+  sessionDir: string;
+  token: string;
+  gcs: Connection;
+  raylet: Connection;
+  listenPort?: number;
+  logToDriver?: boolean;
+}
+
+export interface TaskOptions {
+  numReturns: number;   // -1: streaming
+  resources: Record<string, number>;
+  maxRetries: number;
+  retryExceptions: boolean;
+  envVars?: Record<string, string> | undefined;
+  maxCalls?: number | undefined;
+  strategy?: SchedulingStrategy | undefined;
+  name: string;
+}
+
+export interface ActorOptions {
+  resources: Record<string, number>;
+  name?: string | undefined;
+  namespace?: string | undefined;
+  detached: boolean;
+  maxRestarts: number;
+  maxTaskRetries: number;
+  maxConcurrency?: number | undefined;
+  envVars?: Record<string, string> | undefined;
+  strategy?: SchedulingStrategy | undefined;
+  className: string;
+}
+
+/** State of a streaming generator task, owned by the caller. */
+export interface StreamState {
+  items: ReturnValue[];
+  total: number | undefined;
+  error: ReturnValue | undefined;
+  waiters: Array<() => void>;
+}
+
+type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
+type Handlers = { [M in MethodName]?: Handler<M> };
+
+export class CoreWorker {
+  readonly opts: CoreWorkerOptions;
+  readonly memory = new MemoryStore();
+  readonly functions: FunctionManager;
+  readonly submitter: NormalTaskSubmitter;
+  readonly actors: ActorSubmitter;
+  readonly executor: Executor | undefined;
+  address!: Address;
+  private rpc: RpcServer | undefined;
+  private peers = new Map<string, Promise<Connection>>();
+  private refCounts = new Map<string, number>();
+  private escaped = new Set<string>();
+  private toFree: string[] = [];
+  private freeTimer: NodeJS.Timeout | undefined;
+  private registry = new FinalizationRegistry<string>((id) => this.decRef(id));
+  private streams = new Map<string, StreamState>();
+  private actorChains = new Map<string, Promise<void>>();
+  private nodeRaylets = new Map<string, Address>();
+  private shuttingDown = false;
+  /** Called when a streamed item or end arrives (set by the API's generator objects). */
+
+  constructor(opts: CoreWorkerOptions) {
+    this.opts = opts;
+    this.functions = new FunctionManager(opts.gcs, opts.sessionDir);
+    this.submitter = new NormalTaskSubmitter({
+      jobId: opts.jobId,
+      raylet: opts.raylet,
+      connect: (a) => this.connectTo(a),
+      complete: (spec, returns) => this.complete(spec, returns),
+      warn: (m) => this.warn(m),
+    });
+    this.actors = new ActorSubmitter({
+      gcs: opts.gcs,
+      connect: (a) => this.connectTo(a),
+      complete: (spec, returns) => this.complete(spec, returns),
+    });
+    if (opts.mode === "worker") {
+      this.executor = new Executor({
+        nodeId: opts.nodeId, nodeIp: opts.nodeIp, workerId: opts.workerId,
+        loadFunction: (spec) => this.functions.load(spec.fn),
+        resolveArgs: (spec) => this.resolveArgs(spec),
+        storeReturn: async (id, value, owner) => (await storeValue(this.opts.raylet, id, value, owner, this.opts.nodeId)).ret,
+        onExitRequested: () => { setTimeout(() => process.exit(0), 50); },
+      });
+    }
+    setRefHooks({
+      onSerialize: (ref) => { if (ref.owner.workerId === this.opts.workerId) this.escaped.add(ref.id); },
+      make: (id, owner) => (owner.workerId === this.opts.workerId ? this.ownedRef(id) : new ObjectRef(id, owner)),
+    });
+    opts.gcs.onNotify = (method, payload) => {
+      if (method !== "gcs.Published") return;
+      const p = payload as Req<"gcs.Published">;
+      if (p.channel === "actor") this.actors.update(p.data as ActorInfo);
+      else if (p.channel === "logs") this.printLogs(p.data as Req<"gcs.PublishLogs">);
+      else if (p.channel === "warning") this.warn((p.data as { message: string }).message, false);
+    };
+  }
+
+  /** Start serving requests from other processes (object lookups, pushed tasks). */
+  async start(): Promise<void> {
+    const host = this.opts.nodeIp === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0";
+    this.rpc = await listen({ host, port: this.opts.listenPort ?? 0, token: this.opts.token,
+      onConnection: (c) => this.accept(c) });
+    this.address = { nodeId: this.opts.nodeId, host: this.opts.nodeIp, port: this.rpc.port, workerId: this.opts.workerId };
+    this.accept(this.opts.raylet);
+    if (this.opts.mode === "driver") {
+      await this.opts.gcs.request("gcs.Subscribe", { channel: "warning", key: this.opts.jobId });
+      if (this.opts.logToDriver ?? config("log_to_driver")) {
+        await this.opts.gcs.request("gcs.Subscribe", { channel: "logs", key: this.opts.jobId });
+      }
+    }
+  }
+
+  private accept(conn: Connection): void {
+    conn.onRequest = (method, payload) => {
+      const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
+      if (!h) throw new ProtocolError(`a core worker does not serve ${method}`);
+      return h(payload, conn);
+    };
+    conn.onNotify = (method, payload) => {
+      if (method === "worker.GeneratorItem") {
+        const p = payload as Req<"worker.GeneratorItem">;
+        this.streamItem(p.taskId, p.ret);
+      }
+    };
+  }
+
+  private readonly handlers: Handlers = {
+    "worker.PushTask": ({ spec }, conn) => {
+      if (!this.executor) throw new ProtocolError("drivers do not execute tasks");
+      return this.executor.push(spec, conn);
+    },
+    "worker.CancelTask": ({ taskId }) => ({ found: this.executor?.cancel(taskId) ?? false }),
+    "worker.GetObject": async ({ id }) => {
+      if (!this.memory.knows(id)) {
+        return { id, err: toWire(new ObjectLostError(`object ${id} is unknown to its owner ${this.opts.workerId} (already freed?)`)) };
+      }
+      return this.memory.wait(id);
+    },
+    "worker.Exit": ({ reason }) => {
+      setTimeout(() => process.exit(0), 10);
+      return { ok: reason.length >= 0 };
+    },
+  };
+
+  // ---------- connections ----------
+
+  connectTo(addr: Address): Promise<Connection> {
+    const key = `${addr.host}:${addr.port}`;
+    let p = this.peers.get(key);
+    if (!p) {
+      p = connect({ host: addr.host, port: addr.port, token: this.opts.token, role: this.opts.mode,
+        id: this.opts.workerId });
+      this.peers.set(key, p);
+      p.then((c) => {
+        this.accept(c);
+        c.once("close", () => { if (this.peers.get(key) === p) this.peers.delete(key); });
+      }, () => { if (this.peers.get(key) === p) this.peers.delete(key); });
+    }
+    return p;
+  }
+
+  // ---------- ownership and reference counting ----------
+
+  /** A new ObjectRef to an object this process owns; counted until garbage-collected. */
+  ownedRef<T>(id: string): ObjectRef<T> {
+    const r = new ObjectRef<T>(id, this.address);
+    this.refCounts.set(id, (this.refCounts.get(id) ?? 0) + 1);
+    this.registry.register(r, id);
+    return r;
+  }
+
+  private decRef(id: string): void {
+    const n = (this.refCounts.get(id) ?? 1) - 1;
+    if (n > 0) { this.refCounts.set(id, n); return; }
+    this.refCounts.delete(id);
+    if (this.escaped.has(id) || this.memory.isPending(id)) return;
+    this.free(id);
+  }
+
+  private free(id: string): void {
+    const v = this.memory.get(id);
+    this.memory.delete(id);
+    if (v?.node) {
+      this.toFree.push(id);
+      if (!this.freeTimer) {
+        this.freeTimer = setTimeout(() => this.flushFrees(), config("gc_interval_ms"));
+        this.freeTimer.unref();
+      }
+    }
+  }
+
+  private flushFrees(): void {
+    this.freeTimer = undefined;
+    const ids = this.toFree;
+    this.toFree = [];
+    if (ids.length && !this.opts.raylet.closed) this.opts.raylet.notify("raylet.ObjectFree", { ids });
+  }
+
+  /** Number of objects this process owns and still tracks (tests, memory summary). */
+  get ownedObjects(): number { return this.memory.size; }
+
+  // ---------- put / get / wait ----------
+
+  async put<T>(value: T): Promise<ObjectRef<T>> {
+    if (value instanceof ObjectRef) {
+      throw new ValueError("put() of an ObjectRef is not allowed: the ref already names an object; pass it directly");
+    }
+    const id = putObjectId();
+    const enc = encodeForStore(value);
+    const ref = this.ownedRef<T>(id);
+    if (enc.buffers.length === 0 && enc.body.length <= config("max_direct_call_object_size")) {
+      this.memory.put({ id, v: enc.body });
+    } else {
+      this.memory.expect(id);
+      try {
+        const size = await writeEncoded(this.opts.raylet, id, enc, this.address);
+        this.memory.put({ id, node: this.opts.nodeId, size });
+      } catch (e) {
+        this.memory.put({ id, err: toWire(e) });
+        throw e;
+      }
+    }
+    return ref;
+  }
+
+  /** The ReturnValue describing `ref` once it is ready. */
+  resolve(ref: ObjectRef): Promise<ReturnValue> {
+    if (ref.owner.workerId === this.opts.workerId) return this.memory.wait(ref.id);
+    const cached = this.memory.get(ref.id);
+    if (cached) return Promise.resolve(cached);
+    return this.connectTo(ref.owner).then((c) => c.request("worker.GetObject", { id: ref.id }), (e: unknown) => {
+      throw new ObjectLostError(`cannot reach the owner of object ${ref.id} at ${ref.owner.host}:${ref.owner.port} ` +
+        `(${(e as Error).message}); its owner has probably exited`);
+    });
+  }
+
+  async materialize(ret: ReturnValue): Promise<unknown> {
+    if (ret.err) throw fromWire(ret.err);
+    if (ret.v) return decodeInline(ret.v);
+    if (ret.node) {
+      if (ret.node !== this.opts.nodeId) {
+        throw new ObjectLostError(`object ${ret.id} lives on node ${ret.node}; cross-node transfer is not available yet`);
+      }
+      const [v] = await readStored(this.opts.raylet, [ret.id]);
+      return v;
+    }
+    return undefined;
+  }
+
+  async get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]> {
+    const all = Promise.all(refs.map((r) => this.resolve(r)));
+    let rets: ReturnValue[];
+    if (timeoutMs === undefined || timeoutMs < 0) {
+      rets = await all;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new GetTimeoutError(
+          `get() timed out after ${timeoutMs / 1000}s waiting for ${refs.length} object(s); ` +
+          "the tasks may still be running: wait longer, or use wait() to poll")), timeoutMs);
+      });
+      try {
+        rets = await Promise.race([all, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const out = new Array<unknown>(rets.length);
+    const stored: number[] = [];
+    for (let i = 0; i < rets.length; i++) {
+      const r = rets[i]!;
+      if (r.err) throw fromWire(r.err);
+      if (r.node && r.node === this.opts.nodeId) stored.push(i);
+      else out[i] = await this.materialize(r);
+    }
+    if (stored.length) {
+      const vals = await readStored(this.opts.raylet, stored.map((i) => rets[i]!.id));
+      stored.forEach((i, k) => { out[i] = vals[k]; });
+    }
+    return out;
+  }
+
+  async wait(refs: ObjectRef[], numReturns: number, timeoutMs: number | undefined): Promise<[ObjectRef[], ObjectRef[]]> {
+    if (numReturns > refs.length) {
+      throw new ValueError(`wait(): numReturns (${numReturns}) is larger than the number of refs (${refs.length})`);
+    }
+    const ready = new Set<number>();
+    refs.forEach((r, i) => {
+      if (r.owner.workerId === this.opts.workerId && this.memory.get(r.id)) ready.add(i);
+    });
+    if (ready.size < numReturns && timeoutMs !== 0) {
+      await new Promise<void>((resolve) => {
+        let done = false;
+        const finish = (): void => { if (!done) { done = true; clearTimeout(timer); resolve(); } };
+        const timer = timeoutMs === undefined || timeoutMs < 0 ? undefined : setTimeout(finish, timeoutMs);
+        refs.forEach((r, i) => {
+          if (ready.has(i)) return;
+          this.resolve(r).then(() => {
+            ready.add(i);
+            if (ready.size >= numReturns) finish();
+          }, () => { ready.add(i); if (ready.size >= numReturns) finish(); });
+        });
+      });
+    }
+    const readyRefs: ObjectRef[] = [];
+    const rest: ObjectRef[] = [];
+    refs.forEach((r, i) => (ready.has(i) && readyRefs.length < numReturns ? readyRefs : rest).push(r));
+    return [readyRefs, rest];
+  }
+
+  // ---------- tasks ----------
+
+  private currentJobId(): string {
+    return taskStorage.getStore()?.jobId ?? this.opts.jobId;
+  }
+
+  /** Turn user arguments into ArgSpecs; returns the refs that must stay alive and a promise if any owned dependency is pending. */
+  private buildArgs(args: unknown[]): { specs: ArgSpec[]; keep: unknown[]; pending: Promise<unknown>[] } {
+    const specs: ArgSpec[] = [];
+    const keep: unknown[] = [];
+    const pending: Promise<unknown>[] = [];
+    for (const a of args) {
+      if (a instanceof ObjectRef) {
+        keep.push(a);
+        const spec: ArgSpec = { ref: { id: a.id, owner: a.owner } };
+        if (a.owner.workerId === this.opts.workerId) {
+          const ready = this.memory.get(a.id);
+          if (ready?.v && !ready.err) { specs.push({ v: ready.v }); continue; }
+          if (!ready) {
+            const i = specs.length;
+            pending.push(this.memory.wait(a.id).then((r) => { if (r.v && !r.err) specs[i] = { v: r.v }; }));
+          }
+        }
+        specs.push(spec);
+        continue;
+      }
+      const enc = encodeInline(a);
+      if (enc.body.length > config("max_direct_call_object_size")) {
+        // Large argument: store it once in the object store and pass a ref (as Ray does).
+        const i = specs.length;
+        specs.push({});
+        pending.push(this.put(a).then((r) => { keep.push(r); specs[i] = { ref: { id: r.id, owner: r.owner } }; }));
+      } else {
+        specs.push({ v: enc.body });
+      }
+    }
+    return { specs, keep, pending };
+  }
+
+  submitTask(d: Described, args: unknown[], o: TaskOptions): { refs: ObjectRef[]; taskId: string } {
+    const taskId = uniqueId();
+    const { specs, keep, pending } = this.buildArgs(args);
+    const spec: TaskSpec = {
+      taskId, jobId: this.currentJobId(), kind: "normal", fn: d.descriptor as FunctionDescriptorWire, name: o.name,
+      args: specs, numReturns: o.numReturns, resources: o.resources, maxRetries: o.maxRetries,
+      retryExceptions: o.retryExceptions, owner: this.address, envVars: o.envVars, maxCalls: o.maxCalls,
+      strategy: o.strategy, attempt: 0,
+    };
+    const refs = this.expectReturns(spec);
+    const entry: TaskEntry = { spec, keepAlive: keep };
+    if (d.uploaded) pending.push(d.uploaded);
+    if (pending.length === 0) {
+      this.submitter.submit(entry);
+    } else {
+      Promise.all(pending).then(() => this.submitter.submit(entry),
+        (e: unknown) => this.complete(spec, returnIdsOf(spec).map((id) => ({ id, err: toWire(e) }))));
+    }
+    return { refs, taskId };
+  }
+
+  private expectReturns(spec: TaskSpec): ObjectRef[] {
+    if (spec.numReturns < 0) {
+      this.streams.set(spec.taskId, { items: [], total: undefined, error: undefined, waiters: [] });
+      return [];
+    }
+    return returnIdsOf(spec).map((id) => { this.memory.expect(id); return this.ownedRef(id); });
+  }
+
+  /** Results (or failures) of a task this process submitted. */
+  private complete(spec: TaskSpec, returns: ReturnValue[]): void {
+    if (spec.numReturns < 0) {
+      const st = this.streams.get(spec.taskId);
+      if (!st) return;
+      const r = returns[0];
+      if (r?.err) st.error = r;
+      st.total = r?.err ? st.items.length : (r?.size ?? st.items.length);
+      for (const w of st.waiters.splice(0)) w();
+      return;
+    }
+    for (const r of returns) {
+      if (!this.refCounts.has(r.id) && !this.escaped.has(r.id)) {
+        // Nobody holds a ref any more: drop the result right away.
+        this.memory.put(r);
+        this.free(r.id);
+        continue;
+      }
+      this.memory.put(r);
+    }
+  }
+
+  private streamItem(taskId: string, ret: ReturnValue): void {
+    const st = this.streams.get(taskId);
+    if (!st) return;
+    st.items.push(ret);
+    this.memory.put(ret);
+    for (const w of st.waiters.splice(0)) w();
+  }
+
+  /** Next item of a streaming generator task: a ref, or undefined at the end. */
+  async nextStreamItem(taskId: string, index: number): Promise<ObjectRef | undefined> {
+    const st = this.streams.get(taskId);
+    if (!st) throw new RuntimeStateError(`unknown generator task ${taskId}`);
+    for (;;) {
+      const item = st.items[index];
+      if (item) return this.ownedRef(item.id);
+      if (st.error && index >= st.items.length) throw fromWire(st.error.err!);
+      if (st.total !== undefined && index >= st.total) {
+        if (index >= st.items.length) { this.streams.delete(taskId); return undefined; }
+      }
+      await new Promise<void>((r) => st.waiters.push(r));
+    }
+  }
+
+  cancel(ref: ObjectRef, force: boolean): void {
+    const taskId = ref.id.replace(/[rg]\d+$/, "");
+    this.submitter.cancel(taskId, force);
+  }
+
+  // ---------- actors ----------
+
+  createActor(d: Described, args: unknown[], o: ActorOptions): string {
+    const actorId = randomId(12);
+    const { specs, keep, pending } = this.buildArgs(args);
+    const namespace = o.namespace ?? this.opts.namespace;
+    const spec: TaskSpec = {
+      taskId: `${actorId}c`, jobId: this.currentJobId(), kind: "actor_create", fn: d.descriptor as FunctionDescriptorWire,
+      name: o.className, actorId, args: specs, numReturns: 0, resources: o.resources, maxRetries: 0,
+      retryExceptions: false, owner: this.address, envVars: o.envVars, maxConcurrency: o.maxConcurrency,
+      strategy: o.strategy, attempt: 0,
+    };
+    this.actors.track(actorId, o.maxTaskRetries);
+    if (d.uploaded) pending.push(d.uploaded);
+    const register = async (): Promise<void> => {
+      await Promise.all(pending);
+      void keep;
+      await this.opts.gcs.request("gcs.CreateActor", {
+        actorId, spec, className: o.className, name: o.name, namespace, detached: o.detached, maxRestarts: o.maxRestarts,
+      });
+    };
+    register().catch((e: unknown) => {
+      const err = e instanceof StingrayError ? e : new RuntimeStateError(String(e));
+      this.actors.update({
+        actorId, jobId: spec.jobId, className: o.className, name: o.name, namespace, state: "DEAD", numRestarts: 0,
+        maxRestarts: o.maxRestarts, detached: o.detached, ownerId: this.opts.workerId, deathCause: toWire(err),
+      });
+    });
+    return actorId;
+  }
+
+  submitActorTask(actorId: string, fn: FunctionDescriptorWire, method: string, args: unknown[],
+    o: { numReturns: number; name: string }): { refs: ObjectRef[]; taskId: string } {
+    const taskId = uniqueId();
+    const { specs, keep, pending } = this.buildArgs(args);
+    const spec: TaskSpec = {
+      taskId, jobId: this.currentJobId(), kind: "actor_task", fn, name: o.name, method, actorId, args: specs,
+      numReturns: o.numReturns, resources: {}, maxRetries: 0, retryExceptions: false, owner: this.address, attempt: 0,
+    };
+    const refs = this.expectReturns(spec);
+    const entry: TaskEntry = { spec, keepAlive: keep };
+    const prev = this.actorChains.get(actorId);
+    if (!prev && pending.length === 0) {
+      this.actors.submit(entry);
+    } else {
+      const chain = (prev ?? Promise.resolve()).then(() => Promise.all(pending)).then(
+        () => this.actors.submit(entry),
+        (e: unknown) => this.complete(spec, returnIdsOf(spec).map((id) => ({ id, err: toWire(e) }))));
+      this.actorChains.set(actorId, chain);
+      void chain.finally(() => { if (this.actorChains.get(actorId) === chain) this.actorChains.delete(actorId); });
+    }
+    return { refs, taskId };
+  }
+
+  async getActorInfo(name: string, namespace: string | undefined): Promise<ActorInfo | undefined> {
+    const { actor } = await this.opts.gcs.request("gcs.GetActor", { name, namespace: namespace ?? this.opts.namespace });
+    return actor;
+  }
+
+  async killActor(actorId: string, noRestart: boolean): Promise<void> {
+    await this.opts.gcs.request("gcs.KillActor", { actorId, noRestart });
+  }
+
+  // ---------- executing side ----------
+
+  private async resolveArgs(spec: TaskSpec): Promise<unknown[]> {
+    const out = new Array<unknown>(spec.args.length);
+    const refIdx: number[] = [];
+    spec.args.forEach((a, i) => {
+      if (a.v) out[i] = decodeInline(a.v);
+      else if (a.ref) refIdx.push(i);
+      else out[i] = undefined;
+    });
+    if (refIdx.length) {
+      const refs = refIdx.map((i) => { const r = spec.args[i]!.ref!; return new ObjectRef(r.id, r.owner); });
+      const vals = await this.get(refs, undefined);
+      refIdx.forEach((i, k) => { out[i] = vals[k]; });
+    }
+    return out;
+  }
+
+  // ---------- output ----------
+
+  private printLogs(b: Req<"gcs.PublishLogs">): void {
+    const prefix = `(pid=${b.pid}, ip=${b.ip})`;
+    const out = b.stream === "err" ? process.stderr : process.stdout;
+    out.write(b.lines.map((l) => `${prefix} ${l}\n`).join(""));
+  }
+
+  warn(message: string, publish = true): void {
+    if (this.opts.mode === "driver" || !publish) {
+      process.stderr.write(`(stingray) warning: ${message}\n`);
+    } else {
+      this.opts.gcs.request("gcs.PublishWarning", { jobId: this.currentJobId(), message }).catch(() => {});
+    }
+  }
+
+  async nodeRaylet(nodeId: string): Promise<Address | undefined> {
+    if (!this.nodeRaylets.has(nodeId)) {
+      const { nodes } = await this.opts.gcs.request("gcs.GetAllNodes", {});
+      for (const n of nodes) this.nodeRaylets.set(n.nodeId, { nodeId: n.nodeId, host: n.ip, port: n.port, workerId: "raylet" });
+    }
+    return this.nodeRaylets.get(nodeId);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.flushFrees();
+    this.submitter.shutdown();
+    for (const p of this.peers.values()) p.then((c) => c.close(), () => {});
+    await this.rpc?.close();
+  }
+}

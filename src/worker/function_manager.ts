@@ -1,0 +1,59 @@
+/**
+ * @module worker/function_manager
+ * Bridges code shipping (worker/code) and the GCS: the driver describes a remote function or
+ * class once, uploads its content-addressed code package to the GCS KV store (namespace "code",
+ * once per package per cluster), and workers fetch, unpack and import it on first use. Results
+ * are cached on both sides, so after the first call a task costs no code traffic at all.
+ */
+import path from "node:path";
+import { Packr } from "msgpackr";
+import { describeRemote, loadRemote, type CodePackage, type FunctionDescriptor } from "./code/index.ts";
+import type { Connection } from "../protocol/connection.ts";
+import { CodeShippingError } from "../common/errors.ts";
+
+const codec = new Packr({ useRecords: false });
+
+export interface Described {
+  descriptor: FunctionDescriptor;
+  /** Resolves when the package is in the GCS; undefined once it is. */
+  uploaded: Promise<void> | undefined;
+}
+
+export class FunctionManager {
+  private uploads = new Map<string, Promise<void> | undefined>();
+  private loaded = new Map<string, Promise<unknown>>();
+  private gcs: Connection;
+  private cacheDir: string;
+
+  constructor(gcs: Connection, sessionDir: string) {
+    this.gcs = gcs;
+    this.cacheDir = path.join(sessionDir, "runtime_resources", "code");
+  }
+
+  /** Driver side: describe `target` and make sure its package reaches the GCS. */
+  describe(target: Function, callerUrl: string | undefined): Described {
+    const { descriptor, pkg } = describeRemote(target, callerUrl);
+    if (!this.uploads.has(pkg.hash)) {
+      const p = this.gcs.request("gcs.KvPut", { ns: "code", key: pkg.hash, value: codec.pack(pkg), overwrite: false })
+        .then(() => { this.uploads.set(pkg.hash, undefined); });
+      this.uploads.set(pkg.hash, p);
+    }
+    return { descriptor, uploaded: this.uploads.get(pkg.hash) };
+  }
+
+  /** Worker side: the function or class for a descriptor. */
+  load(d: FunctionDescriptor): Promise<unknown> {
+    let p = this.loaded.get(d.id);
+    if (!p) {
+      p = (async () => {
+        const { value } = await this.gcs.request("gcs.KvGet", { ns: "code", key: d.pkgHash });
+        if (!value) throw new CodeShippingError(`code package ${d.pkgHash} for ${d.name} is not in the GCS; was the driver's cluster restarted?`);
+        const pkg = codec.unpack(value) as CodePackage;
+        return loadRemote(d, pkg, this.cacheDir);
+      })();
+      p.catch(() => this.loaded.delete(d.id));
+      this.loaded.set(d.id, p);
+    }
+    return p;
+  }
+}

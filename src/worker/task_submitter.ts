@@ -1,0 +1,275 @@
+/**
+ * @module worker/task_submitter
+ * Submits normal (non-actor) tasks the way Ray's direct task transport does: tasks are grouped
+ * by scheduling class (resources, strategy, environment); for each class the submitter leases
+ * workers from the raylet (following spillback redirects to other raylets) and pushes tasks
+ * straight to the leased workers, pipelining up to `max_tasks_in_flight_per_worker` per worker.
+ * A lease is kept while its class has queued work and returned after a short idle period.
+ * Worker deaths retry tasks up to `maxRetries`; then the returns fail with WorkerCrashedError.
+ */
+import type { Connection } from "../protocol/connection.ts";
+import type { Address, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
+import { config } from "../common/config.ts";
+import { StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
+import { resourceKey } from "../common/resources.ts";
+
+export interface SubmitContext {
+  jobId: string;
+  raylet: Connection;
+  /** Connect to (or reuse a connection to) a worker or raylet. */
+  connect(addr: Address): Promise<Connection>;
+  /** Deliver a task's results. */
+  complete(spec: TaskSpec, returns: ReturnValue[]): void;
+  /** Receive a streamed generator item. */
+  warn(message: string): void;
+}
+
+export interface TaskEntry {
+  spec: TaskSpec;
+  /** Keeps argument refs alive while the task may still run. */
+  keepAlive: unknown[];
+  cancelled?: boolean;
+  lease?: LeaseState | undefined;
+}
+
+interface LeaseState {
+  leaseId: string;
+  worker: Address;
+  raylet: Connection;
+  conn: Connection | undefined;
+  inflight: Set<TaskEntry>;
+  calls: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  dead: boolean;
+}
+
+interface SchedClass {
+  key: string;
+  resources: Record<string, number>;
+  strategy: SchedulingStrategy | undefined;
+  envHash: string;
+  envVars: Record<string, string> | undefined;
+  maxCalls: number;
+  queue: TaskEntry[];
+  leases: Set<LeaseState>;
+  pendingLeases: number;
+  warned: boolean;
+}
+
+export function envHash(envVars: Record<string, string> | undefined): string {
+  if (!envVars || Object.keys(envVars).length === 0) return "";
+  return JSON.stringify(Object.entries(envVars).sort());
+}
+
+export class NormalTaskSubmitter {
+  private classes = new Map<string, SchedClass>();
+  private byTask = new Map<string, TaskEntry>();
+  private ctx: SubmitContext;
+  private maxInflight = config("max_tasks_in_flight_per_worker");
+  private maxPendingLeases = config("max_pending_lease_requests_per_class");
+  private idleMs = config("worker_lease_idle_ms");
+
+  constructor(ctx: SubmitContext) { this.ctx = ctx; }
+
+  submit(entry: TaskEntry): void {
+    const s = entry.spec;
+    const eh = envHash(s.envVars);
+    const key = `${resourceKey(s.resources)}|${JSON.stringify(s.strategy ?? null)}|${eh}|${s.maxCalls ?? 0}`;
+    let cls = this.classes.get(key);
+    if (!cls) {
+      cls = { key, resources: s.resources, strategy: s.strategy, envHash: eh, envVars: s.envVars,
+        maxCalls: s.maxCalls ?? 0, queue: [], leases: new Set(), pendingLeases: 0, warned: false };
+      this.classes.set(key, cls);
+    }
+    this.byTask.set(s.taskId, entry);
+    cls.queue.push(entry);
+    this.pump(cls);
+  }
+
+  private pump(cls: SchedClass): void {
+    for (const lease of cls.leases) {
+      if (lease.dead || !lease.conn) continue;
+      while (cls.queue.length && lease.inflight.size < this.maxInflight &&
+             (cls.maxCalls === 0 || lease.calls < cls.maxCalls)) {
+        this.push(cls, lease, cls.queue.shift()!);
+      }
+      if (cls.queue.length === 0 && lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
+    }
+    let capacity = 0;
+    for (const l of cls.leases) if (!l.dead) capacity += this.maxInflight - l.inflight.size;
+    if (cls.queue.length > capacity && cls.pendingLeases < this.maxPendingLeases &&
+        cls.pendingLeases < cls.queue.length) {
+      void this.requestLease(cls, this.ctx.raylet, 0);
+    }
+  }
+
+  private async requestLease(cls: SchedClass, raylet: Connection, hops: number): Promise<void> {
+    cls.pendingLeases++;
+    let reply: Res<"raylet.RequestWorkerLease">;
+    try {
+      reply = await raylet.request("raylet.RequestWorkerLease", {
+        jobId: this.ctx.jobId, resources: cls.resources, strategy: cls.strategy, envHash: cls.envHash,
+        envVars: cls.envVars, maxCalls: cls.maxCalls || undefined,
+      });
+    } catch (e) {
+      cls.pendingLeases--;
+      this.failQueue(cls, e instanceof StingrayError ? e : new WorkerCrashedError(`could not lease a worker: ${(e as Error).message}`));
+      return;
+    }
+    if (reply.retryAt && hops < 4) {
+      let other: Connection;
+      try {
+        other = await this.ctx.connect(reply.retryAt);
+      } catch {
+        other = this.ctx.raylet;
+      }
+      cls.pendingLeases--;
+      void this.requestLease(cls, other, hops + 1);
+      return;
+    }
+    if (!reply.leaseId || !reply.worker) {
+      cls.pendingLeases--;
+      if (reply.infeasible && !cls.warned) {
+        cls.warned = true;
+        this.ctx.warn(`a task needs {${Object.entries(cls.resources).map(([k, v]) => `${k}: ${v}`).join(", ")}} ` +
+          `but ${reply.infeasible}; it stays pending until such a node joins (the autoscaler may add one). ` +
+          "Lower the task's resource request or add a node that has them.");
+      }
+      // Retry later: resources may appear (nodes joining).
+      setTimeout(() => { if (cls.queue.length) this.pump(cls); }, 1000).unref();
+      return;
+    }
+    const lease: LeaseState = { leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
+      inflight: new Set(), calls: 0, idleTimer: undefined, dead: false };
+    cls.leases.add(lease);
+    try {
+      lease.conn = await this.ctx.connect(reply.worker);
+    } catch {
+      cls.pendingLeases--;
+      this.dropLease(cls, lease, true);
+      this.pump(cls);
+      return;
+    }
+    cls.pendingLeases--;
+    lease.conn.once("close", () => this.leaseLost(cls, lease));
+    if (cls.queue.length === 0) { this.scheduleIdleReturn(cls, lease); return; }
+    this.pump(cls);
+  }
+
+  private push(cls: SchedClass, lease: LeaseState, entry: TaskEntry): void {
+    if (lease.idleTimer) { clearTimeout(lease.idleTimer); lease.idleTimer = undefined; }
+    lease.inflight.add(entry);
+    lease.calls++;
+    entry.lease = lease;
+    lease.conn!.request("worker.PushTask", { spec: entry.spec }).then((reply) => {
+      lease.inflight.delete(entry);
+      entry.lease = undefined;
+      this.finish(cls, entry, reply.returns);
+      if (cls.maxCalls && lease.calls >= cls.maxCalls && lease.inflight.size === 0) {
+        // The worker exits after maxCalls tasks; the raylet frees the lease when it does.
+        this.dropLease(cls, lease, false);
+      }
+      this.pump(cls);
+    }, () => {
+      // Connection lost: leaseLost() handles every in-flight task of this lease.
+    });
+  }
+
+  private finish(cls: SchedClass, entry: TaskEntry, returns: ReturnValue[]): void {
+    const s = entry.spec;
+    const err = returns[0]?.err;
+    if (err && !entry.cancelled && err.code === "TASK_ERROR" && s.retryExceptions &&
+        (s.maxRetries === -1 || s.attempt < s.maxRetries)) {
+      entry.spec = { ...s, attempt: s.attempt + 1 };
+      cls.queue.unshift(entry);
+      return;
+    }
+    this.byTask.delete(s.taskId);
+    this.ctx.complete(s, returns);
+  }
+
+  private leaseLost(cls: SchedClass, lease: LeaseState): void {
+    if (lease.dead) return;
+    const inflight = [...lease.inflight];
+    this.dropLease(cls, lease, false);
+    for (const entry of inflight) {
+      entry.lease = undefined;
+      const s = entry.spec;
+      if (entry.cancelled) {
+        this.failEntry(entry, new TaskCancelledError(`task ${s.name} was cancelled`));
+      } else if (s.maxRetries === -1 || s.attempt < s.maxRetries) {
+        entry.spec = { ...s, attempt: s.attempt + 1 };
+        cls.queue.unshift(entry);
+      } else {
+        this.failEntry(entry, new WorkerCrashedError(
+          `the worker running ${s.name} died (crashed, was killed, or ran out of memory) and the task ` +
+          `was retried ${s.maxRetries} time(s) (maxRetries=${s.maxRetries}); check the worker logs in the ` +
+          "session's logs/ directory, or raise maxRetries"));
+      }
+    }
+    this.pump(cls);
+  }
+
+  private dropLease(cls: SchedClass, lease: LeaseState, returnIt: boolean): void {
+    if (lease.dead) return;
+    lease.dead = true;
+    if (lease.idleTimer) clearTimeout(lease.idleTimer);
+    cls.leases.delete(lease);
+    if (returnIt) lease.raylet.request("raylet.ReturnWorker", { leaseId: lease.leaseId }).catch(() => {});
+  }
+
+  private scheduleIdleReturn(cls: SchedClass, lease: LeaseState): void {
+    if (lease.idleTimer || lease.dead) return;
+    const ret = (): void => {
+      lease.idleTimer = undefined;
+      if (lease.inflight.size === 0 && cls.queue.length === 0) this.dropLease(cls, lease, true);
+    };
+    if (this.idleMs <= 0) { lease.idleTimer = setTimeout(ret, 0); return; }
+    lease.idleTimer = setTimeout(ret, this.idleMs);
+  }
+
+  private failEntry(entry: TaskEntry, e: StingrayError): void {
+    this.byTask.delete(entry.spec.taskId);
+    this.ctx.complete(entry.spec, returnIdsOf(entry.spec).map((id) => ({ id, err: toWire(e) })));
+  }
+
+  private failQueue(cls: SchedClass, e: StingrayError): void {
+    const q = cls.queue;
+    cls.queue = [];
+    for (const entry of q) this.failEntry(entry, e);
+  }
+
+  /** Cancel a task: dequeue it, or mark it and interrupt it where it runs. */
+  cancel(taskId: string, force: boolean): { found: boolean; running?: Address } {
+    const entry = this.byTask.get(taskId);
+    if (!entry) return { found: false };
+    entry.cancelled = true;
+    for (const cls of this.classes.values()) {
+      const i = cls.queue.indexOf(entry);
+      if (i >= 0) {
+        cls.queue.splice(i, 1);
+        this.failEntry(entry, new TaskCancelledError(`task ${entry.spec.name} was cancelled before it ran`));
+        return { found: true };
+      }
+    }
+    const lease = entry.lease;
+    if (!lease?.conn) return { found: true };
+    lease.conn.request("worker.CancelTask", { taskId, force }).catch(() => {});
+    if (force) lease.raylet.request("raylet.KillWorker", { workerId: lease.worker.workerId, force: true, reason: "task cancelled with force" }).catch(() => {});
+    return { found: true, running: lease.worker };
+  }
+
+  /** Tasks still queued or running (for shutdown diagnostics and tests). */
+  get outstanding(): number { return this.byTask.size; }
+
+  shutdown(): void {
+    for (const cls of this.classes.values()) {
+      for (const l of [...cls.leases]) this.dropLease(cls, l, true);
+    }
+  }
+}
+
+export function returnIdsOf(spec: TaskSpec): string[] {
+  const n = spec.numReturns < 0 ? 1 : Math.max(spec.numReturns, 0);
+  return Array.from({ length: n }, (_, i) => `${spec.taskId}r${i}`);
+}
