@@ -1,0 +1,123 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { Packr } from "msgpackr";
+import { FrameDecoder, frameHeader } from "../../src/protocol/frame.ts";
+import { connect, listen, type Connection } from "../../src/protocol/connection.ts";
+import { AuthError, ProtocolError, VersionMismatchError } from "../../src/common/errors.ts";
+import { obj, str, int, arr, opt, validate } from "../../src/protocol/schema.ts";
+
+const packr = new Packr({ useRecords: false });
+const frame = (v: unknown): Buffer => { const b = packr.pack(v); return Buffer.concat([frameHeader(b.length), b]); };
+
+test("frame decoder reassembles frames split at any byte", () => {
+  const frames = [frame([0, 1, "a", { x: 1 }]), frame([3, 0, "b", {}]), frame([1, 1, 0, "y".repeat(1000)])];
+  const all = Buffer.concat(frames);
+  for (const step of [1, 3, 7, 100, all.length]) {
+    const d = new FrameDecoder(1 << 20);
+    const out: Buffer[] = [];
+    for (let i = 0; i < all.length; i += step) out.push(...d.push(all.subarray(i, i + step)));
+    assert.equal(out.length, 3);
+    assert.deepEqual(packr.unpack(out[2]!), [1, 1, 0, "y".repeat(1000)]);
+  }
+});
+
+test("frame decoder rejects a frame over the limit before buffering it", () => {
+  const d = new FrameDecoder(100);
+  assert.throws(() => d.push(frameHeader(101)), (e: unknown) => e instanceof ProtocolError && /exceeds the limit of 100/.test(e.message));
+});
+
+test("schema validation names the offending path", () => {
+  const S = obj({ a: str, b: arr(obj({ c: int, d: opt(str) })) });
+  assert.deepEqual(validate(S, { a: "x", b: [{ c: 1 }] }, "m"), { a: "x", b: [{ c: 1 }] });
+  assert.throws(() => validate(S, { a: "x", b: [{ c: 1.5 }] }, "m"), /m\.b\[0\]\.c: expected integer/);
+  assert.throws(() => validate(S, { a: 3, b: [] }, "m"), /m\.a: expected string/);
+});
+
+async function server(token = "secret") {
+  const conns: Connection[] = [];
+  const failures: string[] = [];
+  const s = await listen({
+    host: "127.0.0.1", port: 0, token,
+    onConnection: (c) => {
+      conns.push(c);
+      c.onRequest = (method, payload) => {
+        if (method === "gcs.Ping") return { time: 42 };
+        if (method === "gcs.KvGet") {
+          const p = payload as { key: string };
+          if (p.key === "boom") throw new Error("handler failed");
+          return { value: Buffer.from(p.key) };
+        }
+        throw new ProtocolError("nope");
+      };
+    },
+    onAuthFailure: (_r, reason) => failures.push(reason),
+  });
+  return { s, conns, failures };
+}
+
+test("authenticated request/reply, errors cross the wire as typed errors", async (t) => {
+  const { s } = await server();
+  t.after(() => s.close());
+  const c = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "t1" });
+  t.after(() => c.close());
+  assert.deepEqual(await c.request("gcs.Ping", {}), { time: 42 });
+  const many = await Promise.all(Array.from({ length: 1000 }, (_, i) => c.request("gcs.KvGet", { ns: "n", key: `k${i}` })));
+  assert.equal(Buffer.from(many[999]!.value!).toString(), "k999");
+  await assert.rejects(c.request("gcs.KvGet", { ns: "n", key: "boom" }), /handler failed/);
+  await assert.rejects(c.request("gcs.Subscribe", { channel: "node" }), (e: unknown) => e instanceof ProtocolError);
+});
+
+test("a malformed request is answered with ProtocolError and the server keeps serving", async (t) => {
+  const { s } = await server();
+  t.after(() => s.close());
+  const c = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "t1" });
+  t.after(() => c.close());
+  // Bypass the typed API to send a request whose payload violates the schema.
+  const bad = c.request("gcs.KvGet", { ns: 5 } as unknown as { ns: string; key: string });
+  await assert.rejects(bad, (e: unknown) => e instanceof ProtocolError && /gcs\.KvGet\.ns: expected string/.test(e.message));
+  assert.deepEqual(await c.request("gcs.Ping", {}), { time: 42 });
+});
+
+test("wrong and missing tokens are rejected with a message that says which", async (t) => {
+  const { s, failures } = await server();
+  t.after(() => s.close());
+  await assert.rejects(connect({ host: "127.0.0.1", port: s.port, token: "wrong", role: "test", id: "x" }),
+    (e: unknown) => e instanceof AuthError && /wrong auth token/.test(e.message));
+  await assert.rejects(connect({ host: "127.0.0.1", port: s.port, token: "", role: "test", id: "x" }),
+    (e: unknown) => e instanceof AuthError && /missing auth token/.test(e.message));
+  assert.equal(failures.length, 2);
+});
+
+async function rawExchange(port: number, bytes: Buffer): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    sock.on("data", (d) => chunks.push(d));
+    sock.on("close", () => resolve({ data: Buffer.concat(chunks), closed: true }));
+    sock.on("connect", () => sock.write(bytes));
+    setTimeout(() => { sock.destroy(); resolve({ data: Buffer.concat(chunks), closed: false }); }, 2000);
+  });
+}
+
+test("garbage, oversized and pre-auth frames close only that connection", async (t) => {
+  const { s } = await server();
+  t.after(() => s.close());
+  // Random bytes with a huge length prefix.
+  assert.equal((await rawExchange(s.port, Buffer.from([0xff, 0xff, 0xff, 0x7f, 1, 2, 3]))).closed, true);
+  // A valid frame that is not msgpack.
+  assert.equal((await rawExchange(s.port, Buffer.concat([frameHeader(3), Buffer.from([0xc1, 0xc1, 0xc1])]))).closed, true);
+  // A request before the handshake.
+  const r = await rawExchange(s.port, frame([0, 1, "gcs.Ping", {}]));
+  assert.equal(r.closed, true);
+  // Version mismatch.
+  const c = connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "t", id: "v" });
+  await assert.doesNotReject(c.then((x) => x.close()));
+  const vm = await rawExchange(s.port, frame([4, 0, 0, { version: 999, token: "secret" }]));
+  assert.match(packr.unpack(vm.data.subarray(4)).at(3).message, /protocol version mismatch/);
+  // The server still serves good clients.
+  const good = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "t", id: "g" });
+  assert.deepEqual(await good.request("gcs.Ping", {}), { time: 42 });
+  good.close();
+  void VersionMismatchError;
+});

@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LocalScheduler } from "../../src/raylet/scheduler.ts";
+
+test("grants in order while resources last, then as they are released", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  const granted: number[] = [];
+  for (let i = 1; i <= 4; i++) s.enqueue({ id: i, resources: { CPU: 1 }, grant: () => granted.push(i) });
+  assert.deepEqual(granted, [1, 2]);
+  assert.equal(s.queued, 2);
+  s.release({ CPU: 1 });
+  assert.deepEqual(granted, [1, 2, 3]);
+  assert.equal(s.available.CPU, 0);
+});
+
+test("a big request does not block smaller ones behind it", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  const granted: string[] = [];
+  s.enqueue({ id: 1, resources: { CPU: 1 }, grant: () => granted.push("a") });
+  s.enqueue({ id: 2, resources: { CPU: 2 }, grant: () => granted.push("big") });
+  s.enqueue({ id: 3, resources: { CPU: 1 }, grant: () => granted.push("c") });
+  assert.deepEqual(granted, ["a", "c"]);
+});
+
+test("fractional resources add up exactly", () => {
+  const s = new LocalScheduler({ CPU: 1 });
+  let n = 0;
+  for (let i = 0; i < 10; i++) s.enqueue({ id: i, resources: { CPU: 0.1 }, grant: () => n++ });
+  assert.equal(n, 10);
+  assert.equal(s.available.CPU, 0);
+});
+
+test("GPU instances are assigned and returned", () => {
+  const s = new LocalScheduler({ CPU: 4, GPU: 2 });
+  const ids: number[][] = [];
+  s.enqueue({ id: 1, resources: { GPU: 1 }, grant: (g) => ids.push(g) });
+  s.enqueue({ id: 2, resources: { GPU: 1 }, grant: (g) => ids.push(g) });
+  assert.deepEqual(ids, [[0], [1]]);
+  s.release({ GPU: 1 }, [0]);
+  s.enqueue({ id: 3, resources: { GPU: 1 }, grant: (g) => ids.push(g) });
+  assert.deepEqual(ids[2], [0]);
+});
+
+test("placement: local, spillback, infeasible", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  const cluster = [
+    { nodeId: "self", total: { CPU: 2 }, available: { CPU: 2 }, alive: true },
+    { nodeId: "gpu", total: { CPU: 2, GPU: 1 }, available: { CPU: 2, GPU: 1 }, alive: true },
+  ];
+  assert.deepEqual(s.place({ CPU: 1 }, "self", cluster), { kind: "local" });
+  assert.deepEqual(s.place({ GPU: 1 }, "self", cluster), { kind: "spill", nodeId: "gpu" });
+  assert.equal(s.place({ CPU: 64 }, "self", cluster).kind, "infeasible");
+  s.enqueue({ id: 1, resources: { CPU: 2 }, grant: () => {} });
+  assert.deepEqual(s.place({ CPU: 1 }, "self", cluster), { kind: "spill", nodeId: "gpu" });
+});
