@@ -1,0 +1,132 @@
+/**
+ * @module cli/commands/start
+ * `stingray start --head` and `stingray start --address=HEAD:PORT`: start this host's daemons in
+ * the background (or in the foreground with --block) and say how to use them, like `ray start`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parse, num, json, help, UsageError, type FlagSpec } from "../args.ts";
+import { startDaemon, startHead, packageVersion, type DaemonHandle } from "../../node/launcher.ts";
+import { createNodeSession, defaultTempDir, writeClusterFile } from "../../node/session.ts";
+import { detectNodeIp, nodeResources } from "../../node/resources.ts";
+import { randomId } from "../../common/ids.ts";
+import { connect } from "../../protocol/connection.ts";
+
+export const START_FLAGS: FlagSpec = {
+  head: { type: "boolean", help: "Start the head node (GCS + raylet)." },
+  address: { type: "string", help: "Join the cluster whose head is at HOST:PORT." },
+  port: { type: "string", help: "Head: GCS port (default 6379)." },
+  "num-cpus": { type: "string", help: "CPUs this node offers (default: all)." },
+  "num-gpus": { type: "string", help: "GPUs this node offers (default: what nvidia-smi reports)." },
+  resources: { type: "string", help: "Custom resources as JSON, e.g. '{\"accelerator\": 1}'." },
+  labels: { type: "string", help: "Node labels as JSON, e.g. '{\"zone\": \"a\"}'." },
+  memory: { type: "string", help: "Memory (bytes) available to tasks." },
+  "object-store-memory": { type: "string", help: "Object store size in bytes (default 30% of RAM)." },
+  "node-ip-address": { type: "string", help: "The IP other nodes use to reach this one." },
+  "node-manager-port": { type: "string", help: "Raylet port (default: any free port)." },
+  "object-manager-port": { type: "string", help: "Object transfer port (served by the raylet port in Stingray)." },
+  "min-worker-port": { type: "string", help: "Lowest port for worker processes." },
+  "max-worker-port": { type: "string", help: "Highest port for worker processes." },
+  "temp-dir": { type: "string", help: "Root of session directories (default /tmp/stingray)." },
+  block: { type: "boolean", help: "Stay in the foreground; exit non-zero if a daemon dies." },
+  "include-dashboard": { type: "boolean", help: "Start the dashboard (head)." },
+  "dashboard-host": { type: "string", help: "Dashboard bind address (default 127.0.0.1)." },
+  "dashboard-port": { type: "string", help: "Dashboard port (default 8265)." },
+  "client-server-port": { type: "string", help: "Remote client port (default 10001).", alias: ["ray-client-server-port"] },
+  "metrics-export-port": { type: "string", help: "Prometheus metrics port." },
+  "redis-shard-ports": { type: "string", help: "Accepted for Ray compatibility; has no meaning in Stingray." },
+  "gcs-storage": { type: "string", help: "GCS storage: memory (default) or sqlite." },
+  help: { type: "boolean", short: "h", help: "Show this help." },
+};
+
+export async function startCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse("start", argv, START_FLAGS);
+  if (v.help) { process.stdout.write(help("start [--head | --address=HOST:PORT] [flags]", "Start Stingray on this host.", START_FLAGS)); return 0; }
+  if (v.head && v.address) throw new UsageError("stingray start: use either --head or --address, not both");
+  if (!v.head && !v.address) throw new UsageError("stingray start: give --head to start a head node, or --address=HEAD_IP:6379 to join one");
+  if (v["redis-shard-ports"] !== undefined) process.stderr.write("Note: --redis-shard-ports has no meaning in Stingray (there is no Redis shard); ignored.\n");
+  const tempDir = (v["temp-dir"] as string | undefined) ?? defaultTempDir();
+  const nodeIp = (v["node-ip-address"] as string | undefined) ?? detectNodeIp();
+  const res = {
+    numCpus: num("start", "num-cpus", v["num-cpus"]),
+    numGpus: num("start", "num-gpus", v["num-gpus"]),
+    memory: num("start", "memory", v.memory),
+    resources: json("start", "resources", v.resources) as Record<string, number> | undefined,
+    objectStoreMemory: num("start", "object-store-memory", v["object-store-memory"]),
+  };
+  const labels = json("start", "labels", v.labels) as Record<string, string> | undefined;
+  const minWorkerPort = num("start", "min-worker-port", v["min-worker-port"]);
+  const maxWorkerPort = num("start", "max-worker-port", v["max-worker-port"]);
+  const nodeManagerPort = num("start", "node-manager-port", v["node-manager-port"]);
+  const block = v.block === true;
+  let daemons: DaemonHandle[];
+  if (v.head) {
+    const port = num("start", "port", v.port) ?? 6379;
+    const head = await startHead({ tempDir, nodeIp, port, attached: block, labels, minWorkerPort, maxWorkerPort,
+      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, ...res });
+    daemons = head.daemons;
+    const addr = `${nodeIp}:${head.gcsPort}`;
+    process.stdout.write(
+      `Local node IP: ${nodeIp}\n\n` +
+      "--------------------\nStingray runtime started.\n--------------------\n\n" +
+      "Next steps\n" +
+      "  To add another node to this cluster, run on it (with the token below in its environment):\n" +
+      `    export STINGRAY_AUTH_TOKEN=$(stingray get-auth-token)   # run on this head; copy the value over\n` +
+      `    stingray start --address='${addr}'\n\n` +
+      "  To connect to this cluster from a program on this host:\n" +
+      "    import * as ray from \"stingray\";\n" +
+      "    await ray.init({ address: \"auto\" });\n\n" +
+      "  From another host that runs a node:\n" +
+      `    await ray.init({ address: "${addr}" });\n\n` +
+      "  The cluster's auth token is in " + path.join(head.sessionDir, "auth_token") + " (mode 0600);\n" +
+      "  print it with `stingray get-auth-token`. Pass it as STINGRAY_AUTH_TOKEN, never on a command line.\n\n" +
+      "  To see the status of the cluster, use\n    stingray status\n\n" +
+      "  The dashboard is not part of this release yet (it will listen on 127.0.0.1:8265).\n\n" +
+      "  To terminate the Stingray runtime, run\n    stingray stop\n");
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(String(v.address));
+    if (!m) throw new UsageError(`stingray start: --address must be HEAD_IP:PORT, got "${String(v.address)}"`);
+    const token = process.env.STINGRAY_AUTH_TOKEN;
+    if (!token) {
+      throw new UsageError("stingray start: missing auth token: set STINGRAY_AUTH_TOKEN to the cluster's token " +
+        "(print it on the head with `stingray get-auth-token`)");
+    }
+    const gcsHost = m[1]!, gcsPort = Number(m[2]);
+    // Check the head is reachable and the token right before starting anything.
+    const probe = await connect({ host: gcsHost, port: gcsPort, token, role: "cli", id: "start", retryMs: 0 });
+    probe.close();
+    const sessionDir = createNodeSession(tempDir, token);
+    const { resources, objectStoreMemory } = nodeResources(res);
+    const nodeId = randomId(14);
+    const raylet = await startDaemon("raylet", "raylet/main.ts", {
+      nodeId, nodeIp, host: "0.0.0.0", port: nodeManagerPort ?? 0, gcsHost, gcsPort, sessionDir, isHead: false,
+      resources, labels: labels ?? {}, objectStoreMemory, minWorkerPort, maxWorkerPort,
+    }, { sessionDir, token, attached: block });
+    daemons = [raylet];
+    writeClusterFile(sessionDir, { gcsHost, gcsPort, headIp: gcsHost, sessionDir, version: packageVersion(),
+      startTime: Date.now(), rayletPort: Number(raylet.ready.port) });
+    fs.writeFileSync(path.join(sessionDir, "node_id"), nodeId);
+    process.stdout.write(`Local node IP: ${nodeIp}\n\n--------------------\nStingray runtime started.\n--------------------\n\n` +
+      "To terminate the Stingray runtime, run\n    stingray stop\n");
+  }
+  if (!block) return 0;
+  process.stdout.write("--block: watching the daemons; Ctrl-C stops them.\n");
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const stopAll = (code: number): void => {
+      if (done) return;
+      done = true;
+      for (const d of daemons) { try { d.proc.kill("SIGTERM"); } catch { /* gone */ } }
+      resolve(code);
+    };
+    for (const d of daemons) {
+      d.proc.ref();
+      d.proc.once("exit", (code, sig) => {
+        process.stderr.write(`${d.name} (pid ${d.pid}) exited (${sig ?? `code ${code}`}); stopping this node.\n`);
+        stopAll(1);
+      });
+    }
+    process.once("SIGINT", () => stopAll(0));
+    process.once("SIGTERM", () => stopAll(0));
+  });
+}

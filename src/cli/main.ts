@@ -1,0 +1,49 @@
+/**
+ * @module cli/main
+ * The `stingray` command line: dispatches to one module per command.
+ */
+import { UsageError } from "./args.ts";
+import { StingrayError } from "../common/errors.ts";
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> | number }> = {
+  start: { summary: "Start Stingray on this host (--head, or --address=HEAD:PORT to join).",
+    run: async (a) => (await import("./commands/start.ts")).startCommand(a) },
+  stop: { summary: "Stop every Stingray process on this host.",
+    run: async (a) => (await import("./commands/stop.ts")).stopCommand(a) },
+  status: { summary: "Show nodes, resource usage and demands.",
+    run: async (a) => (await import("./commands/status.ts")).statusCommand(a) },
+  "get-auth-token": { summary: "Print this cluster's auth token (on the head).",
+    run: async (a) => (await import("./commands/status.ts")).getAuthTokenCommand(a) },
+  microbenchmark: { summary: "Run Ray's core microbenchmarks against a local cluster.",
+    run: async (a) => (await import("./commands/microbenchmark.ts")).microbenchmarkCommand(a) },
+};
+
+function usage(): string {
+  return "Usage: stingray <command> [flags]\n\nCommands:\n" +
+    Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(18)}${c.summary}`).join("\n") +
+    "\n\nRun `stingray <command> --help` for a command's flags.\n";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") { process.stdout.write(usage()); return cmd ? 0 : 1; }
+  if (cmd === "--version") {
+    const { packageVersion } = await import("../node/launcher.ts");
+    process.stdout.write(`stingray ${packageVersion()}\n`);
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) { process.stderr.write(`stingray: unknown command "${cmd}"\n\n${usage()}`); return 2; }
+  return c.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError || e instanceof StingrayError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}
