@@ -130,7 +130,8 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   });
   await cw.start();
   setCoreWorker(cw);
-  const exitHook = (): void => { for (const d of daemons) { try { d.proc.kill("SIGKILL"); } catch { /* gone */ } } };
+  // If the driver exits without shutdown(), stop the daemons (SIGTERM lets the raylet clean up).
+  const exitHook = (): void => { for (const d of daemons) { try { d.proc.kill("SIGTERM"); } catch { /* gone */ } } };
   process.once("exit", exitHook);
   const info: InitInfo = { address: `${gcsHost}:${gcsPort}`, sessionDir, nodeId: local.nodeId, jobId, namespace };
   state = { cw, gcs, raylet, daemons, info, exitHook };
@@ -157,9 +158,10 @@ export async function shutdown(): Promise<void> {
   s.gcs.close();
   await Promise.all(s.daemons.map((d) => new Promise<void>((resolve) => {
     if (d.proc.exitCode !== null || d.proc.signalCode !== null) { resolve(); return; }
-    d.proc.once("exit", () => resolve());
+    const t = setTimeout(() => { d.proc.kill("SIGKILL"); }, config("kill_grace_ms"));
+    d.proc.once("exit", () => { clearTimeout(t); resolve(); });
+    d.proc.ref(); // keep the event loop alive until the daemon is gone
     d.proc.kill("SIGTERM");
-    setTimeout(() => { d.proc.kill("SIGKILL"); }, config("kill_grace_ms")).unref();
   })));
 }
 

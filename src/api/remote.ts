@@ -4,8 +4,8 @@
  * Each keeps the call site's module URL (for code shipping) and describes its code lazily on the
  * first `.remote()` call, so defining remote functions before `init()` is fine.
  */
-import { addExtension } from "msgpackr";
 import { ObjectRef, type RefOr } from "../worker/object_ref.ts";
+import { addExtension } from "../worker/serialization.ts";
 import { coreWorker } from "../worker/runtime.ts";
 import { callerModuleUrl } from "../worker/code/index.ts";
 import type { Described } from "../worker/function_manager.ts";

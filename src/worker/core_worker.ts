@@ -146,6 +146,8 @@ export class CoreWorker {
   }
 
   private accept(conn: Connection): void {
+    conn.on("protocolError", (e: Error) => process.stderr.write(`protocol error from ${conn.peer.role} ${conn.remote}: ${e.message}\n`));
+    conn.on("handlerError", (e: Error) => process.stderr.write(`handler error: ${e.stack ?? e.message}\n`));
     conn.onRequest = (method, payload) => {
       const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
       if (!h) throw new ProtocolError(`a core worker does not serve ${method}`);

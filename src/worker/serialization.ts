@@ -12,11 +12,19 @@
  * Store object layout: "SRO1" | u32 bodyLen | u32 nBuffers | (u64 offset, u64 length) * n |
  *                      body (msgpack) | padding | buffer 0 | padding | buffer 1 ...
  */
-import { Packr, addExtension } from "msgpackr";
+import { createRequire } from "node:module";
+import type * as Msgpackr from "msgpackr";
 import { ObjectRef } from "./object_ref.ts";
 import { SerializationError } from "../common/errors.ts";
 import type { Address } from "../protocol/messages.ts";
 import { config } from "../common/config.ts";
+
+// msgpackr keeps extensions in a module-wide registry. User-value extensions (typed arrays,
+// Maps, refs) must not leak into the wire protocol's encoder, so this module loads its own
+// instance of msgpackr (the CommonJS build) and keeps the protocol on the ESM one.
+const { Packr, addExtension: addExt } = createRequire(import.meta.url)("msgpackr") as typeof Msgpackr;
+/** Register an extension for user values (e.g. actor handles). */
+export const addExtension: typeof Msgpackr.addExtension = addExt;
 
 export interface RefHooks {
   /** A ref is being serialized (it escapes this process). */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalScheduler } from "../../src/raylet/scheduler.ts";
+import { LocalScheduler, type ClusterNodeView } from "../../src/raylet/scheduler.ts";
 
 test("grants in order while resources last, then as they are released", () => {
   const s = new LocalScheduler({ CPU: 2 });
@@ -43,7 +43,7 @@ test("GPU instances are assigned and returned", () => {
 
 test("placement: local, spillback, infeasible", () => {
   const s = new LocalScheduler({ CPU: 2 });
-  const cluster = [
+  const cluster: ClusterNodeView[] = [
     { nodeId: "self", total: { CPU: 2 }, available: { CPU: 2 }, alive: true },
     { nodeId: "gpu", total: { CPU: 2, GPU: 1 }, available: { CPU: 2, GPU: 1 }, alive: true },
   ];
