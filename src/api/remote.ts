@@ -53,7 +53,8 @@ type IsGenerator<R> = R extends AsyncGenerator<unknown, unknown, unknown> | Gene
 /** What `.remote()` returns for a function returning R. */
 export type RemoteResult<R> = IsGenerator<R> extends true ? ObjectRefGenerator<Yielded<R>> : ObjectRef<Awaited<R>>;
 
-type MultiReturn<R> = Awaited<R> extends readonly unknown[] ? { [K in keyof Awaited<R>]: ObjectRef<Awaited<R>[K]> } : ObjectRef<unknown>[];
+type RefsOf<T> = { -readonly [K in keyof T]: ObjectRef<T[K]> };
+type MultiReturn<R> = Awaited<R> extends readonly unknown[] ? RefsOf<Awaited<R>> : ObjectRef<unknown>[];
 
 export interface RemoteFunction<F extends AnyFn, Out = RemoteResult<ReturnType<F>>> {
   remote(...args: RemoteArgs<Parameters<F>>): Out;
@@ -83,7 +84,6 @@ export interface ActorClass<C extends AnyCtor> {
 function fnName(f: AnyFn | AnyCtor): string { return (f as { name?: string }).name || "anonymous"; }
 
 class RemoteCode {
-  private described: Described | undefined;
   readonly target: AnyFn | AnyCtor;
   readonly callerUrl: string | undefined;
   constructor(target: AnyFn | AnyCtor, callerUrl: string | undefined) {
@@ -91,11 +91,9 @@ class RemoteCode {
     this.callerUrl = callerUrl;
   }
   describe(): Described {
-    const cw = coreWorker();
-    if (!this.described || this.described.uploaded === undefined) {
-      this.described = cw.functions.describe(this.target as unknown as Function, this.callerUrl);
-    }
-    return this.described;
+    // Cheap after the first call (cached per function); `uploaded` becomes undefined once the
+    // code package is in the GCS, which lets submission skip a promise hop.
+    return coreWorker().functions.describe(this.target as unknown as Function, this.callerUrl);
   }
 }
 

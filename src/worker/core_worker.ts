@@ -19,7 +19,7 @@ import { readStored, storeValue, writeEncoded } from "./object_io.ts";
 import { config } from "../common/config.ts";
 import { putObjectId, uniqueId, randomId } from "../common/ids.ts";
 import {
-  GetTimeoutError, ObjectLostError, ProtocolError, RuntimeStateError, StingrayError, ValueError, fromWire, toWire,
+  GetTimeoutError, ObjectLostError, TaskCancelledError, ProtocolError, RuntimeStateError, StingrayError, ValueError, fromWire, toWire,
 } from "../common/errors.ts";
 
 export interface CoreWorkerOptions {
@@ -91,6 +91,8 @@ export class CoreWorker {
   private actorChains = new Map<string, Promise<void>>();
   private nodeRaylets = new Map<string, Address>();
   private shuttingDown = false;
+  /** Tasks whose arguments are still being resolved (not yet handed to the submitter). */
+  private resolving = new Set<string>();
   /** Called when a streamed item or end arrives (set by the API's generator objects). */
 
   constructor(opts: CoreWorkerOptions) {
@@ -399,7 +401,14 @@ export class CoreWorker {
     if (pending.length === 0) {
       this.submitter.submit(entry);
     } else {
-      Promise.all(pending).then(() => this.submitter.submit(entry),
+      this.resolving.add(taskId);
+      Promise.all(pending).then(() => {
+        if (!this.resolving.delete(taskId)) {
+          this.complete(spec, returnIdsOf(spec).map((id) => ({ id, err: toWire(new TaskCancelledError(`task ${spec.name} was cancelled before it ran`)) })));
+          return;
+        }
+        this.submitter.submit(entry);
+      },
         (e: unknown) => this.complete(spec, returnIdsOf(spec).map((id) => ({ id, err: toWire(e) }))));
     }
     return { refs, taskId };
@@ -460,6 +469,8 @@ export class CoreWorker {
 
   cancel(ref: ObjectRef, force: boolean): void {
     const taskId = ref.id.replace(/[rg]\d+$/, "");
+    // Still resolving its arguments: drop it when they are ready.
+    if (this.resolving.delete(taskId)) return;
     this.submitter.cancel(taskId, force);
   }
 

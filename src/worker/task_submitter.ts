@@ -41,6 +41,8 @@ interface LeaseState {
   calls: number;
   idleTimer: NodeJS.Timeout | undefined;
   dead: boolean;
+  /** When the last reply (or push into an idle lease) happened, to estimate task duration. */
+  lastEvent: number;
 }
 
 interface SchedClass {
@@ -54,7 +56,11 @@ interface SchedClass {
   leases: Set<LeaseState>;
   pendingLeases: number;
   warned: boolean;
+  /** Moving average of task duration (ms); short tasks are pipelined, long ones are not. */
+  avgMs: number;
 }
+
+const PIPELINE_BELOW_MS = 2;
 
 export function envHash(envVars: Record<string, string> | undefined): string {
   if (!envVars || Object.keys(envVars).length === 0) return "";
@@ -78,7 +84,7 @@ export class NormalTaskSubmitter {
     let cls = this.classes.get(key);
     if (!cls) {
       cls = { key, resources: s.resources, strategy: s.strategy, envHash: eh, envVars: s.envVars,
-        maxCalls: s.maxCalls ?? 0, queue: [], leases: new Set(), pendingLeases: 0, warned: false };
+        maxCalls: s.maxCalls ?? 0, queue: [], leases: new Set(), pendingLeases: 0, warned: false, avgMs: 1000 };
       this.classes.set(key, cls);
     }
     this.byTask.set(s.taskId, entry);
@@ -86,17 +92,27 @@ export class NormalTaskSubmitter {
     this.pump(cls);
   }
 
+  /**
+   * Tasks in flight per worker: pipelining hides the round trip for short tasks, but would queue
+   * long tasks behind each other on one worker while others idle, so it is used only once tasks
+   * of this class are seen to be short (as Ray's default of one task in flight per worker).
+   */
+  private depth(cls: SchedClass): number {
+    return cls.avgMs < PIPELINE_BELOW_MS ? this.maxInflight : 1;
+  }
+
   private pump(cls: SchedClass): void {
+    const depth = this.depth(cls);
     for (const lease of cls.leases) {
       if (lease.dead || !lease.conn) continue;
-      while (cls.queue.length && lease.inflight.size < this.maxInflight &&
+      while (cls.queue.length && lease.inflight.size < depth &&
              (cls.maxCalls === 0 || lease.calls < cls.maxCalls)) {
         this.push(cls, lease, cls.queue.shift()!);
       }
       if (cls.queue.length === 0 && lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
     }
     let capacity = 0;
-    for (const l of cls.leases) if (!l.dead) capacity += this.maxInflight - l.inflight.size;
+    for (const l of cls.leases) if (!l.dead) capacity += depth - l.inflight.size;
     if (cls.queue.length > capacity && cls.pendingLeases < this.maxPendingLeases &&
         cls.pendingLeases < cls.queue.length) {
       void this.requestLease(cls, this.ctx.raylet, 0);
@@ -140,7 +156,7 @@ export class NormalTaskSubmitter {
       return;
     }
     const lease: LeaseState = { leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
-      inflight: new Set(), calls: 0, idleTimer: undefined, dead: false };
+      inflight: new Set(), calls: 0, idleTimer: undefined, dead: false, lastEvent: 0 };
     cls.leases.add(lease);
     try {
       lease.conn = await this.ctx.connect(reply.worker);
@@ -158,10 +174,14 @@ export class NormalTaskSubmitter {
 
   private push(cls: SchedClass, lease: LeaseState, entry: TaskEntry): void {
     if (lease.idleTimer) { clearTimeout(lease.idleTimer); lease.idleTimer = undefined; }
+    if (lease.inflight.size === 0) lease.lastEvent = performance.now();
     lease.inflight.add(entry);
     lease.calls++;
     entry.lease = lease;
     lease.conn!.request("worker.PushTask", { spec: entry.spec }).then((reply) => {
+      const now = performance.now();
+      cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
+      lease.lastEvent = now;
       lease.inflight.delete(entry);
       entry.lease = undefined;
       this.finish(cls, entry, reply.returns);

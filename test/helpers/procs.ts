@@ -1,0 +1,41 @@
+/**
+ * Test helpers: find Stingray daemon and worker processes (to assert none is left behind) and
+ * capture what the driver prints.
+ */
+import fs from "node:fs";
+
+export function stingrayPids(): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (/src\/(gcs|raylet|worker)\/main\.ts/.test(cmd)) out.push(Number(d));
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Collect what is written to stderr while `f` runs. */
+export async function captureStderr<T>(f: () => Promise<T>): Promise<{ value: T; text: string }> {
+  const orig = process.stderr.write.bind(process.stderr);
+  let text = "";
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+    return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    return { value: await f(), text };
+  } finally {
+    process.stderr.write = orig;
+  }
+}
