@@ -5,7 +5,7 @@
  * first `.remote()` call, so defining remote functions before `init()` is fine.
  */
 import { ObjectRef, type RefOr } from "../worker/object_ref.ts";
-import { addExtension } from "../worker/serialization.ts";
+import { ObjectRefGenerator, ActorHandleBase, makeActorHandle } from "../worker/handles.ts";
 import { coreWorker } from "../worker/runtime.ts";
 import { callerModuleUrl } from "../worker/code/index.ts";
 import type { Described } from "../worker/function_manager.ts";
@@ -25,26 +25,6 @@ type AnyCtor = abstract new (...args: any[]) => any;
 
 /** Arguments of a remote call: each may be the value or a ref to it. */
 export type RemoteArgs<A extends readonly unknown[]> = { [K in keyof A]: RefOr<A[K]> };
-
-/** A streaming generator task's results: iterate to get one ref per yielded value. */
-export class ObjectRefGenerator<T> implements AsyncIterable<ObjectRef<T>> {
-  readonly taskId: string;
-  private index = 0;
-  constructor(taskId: string) { this.taskId = taskId; }
-  /** The next yielded value's ref, or undefined when the generator is done. Throws the task's error. */
-  async next(): Promise<ObjectRef<T> | undefined> {
-    const r = await coreWorker().nextStreamItem(this.taskId, this.index);
-    if (r) this.index++;
-    return r as ObjectRef<T> | undefined;
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<ObjectRef<T>> {
-    for (;;) {
-      const r = await this.next();
-      if (!r) return;
-      yield r;
-    }
-  }
-}
 
 type Yielded<R> = R extends AsyncGenerator<infer T, unknown, unknown> ? T
   : R extends Generator<infer T, unknown, unknown> ? T : never;
@@ -129,60 +109,6 @@ class RemoteFunctionImpl {
   }
 }
 
-/** Base of actor handles; the Proxy around it turns property reads into method stubs. */
-export class ActorHandleBase {
-  readonly actorId: string;
-  readonly className: string;
-  readonly descriptor: FunctionDescriptorWire;
-  readonly maxTaskRetries: number;
-  constructor(actorId: string, className: string, descriptor: FunctionDescriptorWire, maxTaskRetries: number) {
-    this.actorId = actorId;
-    this.className = className;
-    this.descriptor = descriptor;
-    this.maxTaskRetries = maxTaskRetries;
-  }
-}
-
-function method(h: ActorHandleBase, name: string, opts: { numReturns?: number | "streaming"; name?: string }): unknown {
-  return {
-    remote: (...args: unknown[]) => {
-      const streaming = opts.numReturns === "streaming";
-      const { refs, taskId } = coreWorker().submitActorTask(h.actorId, h.descriptor, name, args, {
-        numReturns: streaming ? -1 : (opts.numReturns as number | undefined) ?? 1,
-        name: opts.name ?? `${h.className}.${name}`,
-      });
-      if (streaming) return new ObjectRefGenerator(taskId);
-      if ((opts.numReturns ?? 1) === 1) return refs[0];
-      return refs;
-    },
-    options: (o: { numReturns?: number | "streaming"; name?: string }) => method(h, name, { ...opts, ...o }),
-  };
-}
-
-export function makeActorHandle(base: ActorHandleBase): unknown {
-  coreWorker().actors.track(base.actorId, base.maxTaskRetries);
-  return new Proxy(base, {
-    get(target, prop) {
-      if (prop === "constructor") return ActorHandleBase;
-      if (typeof prop !== "string" || prop === "then" || prop in target) {
-        return (target as unknown as Record<string | symbol, unknown>)[prop];
-      }
-      return method(target, prop, {});
-    },
-  });
-}
-
-let handleExtRegistered = false;
-function registerHandleExtension(): void {
-  if (handleExtRegistered) return;
-  handleExtRegistered = true;
-  addExtension({
-    Class: ActorHandleBase, type: 0x34,
-    write: (h: ActorHandleBase) => [h.actorId, h.className, h.descriptor, h.maxTaskRetries],
-    read: (a: [string, string, FunctionDescriptorWire, number]) => makeActorHandle(new ActorHandleBase(...a)),
-  });
-}
-
 class ActorClassImpl {
   private code: RemoteCode;
   private opts: ActorOptionsInput;
@@ -195,7 +121,6 @@ class ActorClassImpl {
     return new ActorClassImpl(this.code, { ...this.opts, ...o });
   }
   remote(...args: unknown[]): unknown {
-    registerHandleExtension();
     const o = this.opts;
     const cw = coreWorker();
     const d = this.code.describe();
@@ -222,8 +147,7 @@ export function remote(target: AnyFn | AnyCtor, ..._rest: never[]): unknown {
     throw new ValueError(`remote() takes a function or a class, got ${target === null ? "null" : typeof target}`);
   }
   const code = new RemoteCode(target, callerModuleUrl(new Error().stack));
-  registerHandleExtension();
   return isClass(target) ? new ActorClassImpl(code, {}) : new RemoteFunctionImpl(code, {});
 }
 
-export { ObjectRef };
+export { ObjectRef, ObjectRefGenerator, ActorHandleBase, makeActorHandle };

@@ -9,6 +9,7 @@
 import { connect, listen, type Connection, type RpcServer } from "../protocol/connection.ts";
 import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, MethodName, Req, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
+import "./handles.ts"; // registers the actor-handle serializer
 import { ObjectRef } from "./object_ref.ts";
 import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitter.ts";
 import { ActorSubmitter } from "./actor_submitter.ts";
