@@ -1,0 +1,77 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import v8 from "node:v8";
+import vm from "node:vm";
+import * as ray from "stingray";
+import { coreWorker } from "../../src/worker/runtime.ts";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const sumEvery = ray.remote((a: Float64Array, step: number) => { let s = 0; for (let i = 0; i < a.length; i += step) s += a[i]!; return s; });
+const checksum = ray.remote((a: Uint8Array) => { let s = 0; for (let i = 0; i < a.length; i += 4096) s = (s + a[i]!) % 1_000_003; return [a.length, s] as const; });
+const makeBig = ray.remote((n: number) => new Float64Array(n).fill(2));
+const noop = ray.remote((i: number) => i);
+
+async function stats() {
+  return coreWorker().opts.raylet.request("raylet.GetStats", {});
+}
+
+before(async () => { await ray.init({ numCpus: 2 }); });
+after(async () => { await ray.shutdown(); });
+
+test("a 400 MB array put once is read by the driver and by a worker", async () => {
+  const arr = new Float64Array(50_000_000);
+  for (let i = 0; i < arr.length; i += 1000) arr[i] = 1;
+  const big = await ray.put(arr);
+  assert.equal(await ray.get(sumEvery.remote(big, 1000)), 50_000);
+  const back = await ray.get(big);
+  assert.ok(back instanceof Float64Array);
+  assert.equal(back.length, 50_000_000);
+  assert.equal(back[49_999_000], 1);
+  assert.equal((await stats()).objects >= 1, true);
+});
+
+test("a large task result stays in the store and is fetched on demand", async () => {
+  const r = makeBig.remote(1_000_000);
+  const v = await ray.get(r);
+  assert.equal(v.length, 1_000_000);
+  assert.equal(v[999_999], 2);
+  assert.equal(await ray.get(sumEvery.remote(r, 1)), 2_000_000);
+});
+
+test("a 1 GB object round-trips", async () => {
+  const a = new Uint8Array(1024 * 1024 * 1024);
+  for (let i = 0; i < a.length; i += 4096) a[i] = i % 251;
+  let expect = 0;
+  for (let i = 0; i < a.length; i += 4096) expect = (expect + a[i]!) % 1_000_003;
+  const ref = await ray.put(a);
+  assert.deepEqual(await ray.get(checksum.remote(ref)), [a.length, expect]);
+});
+
+test("objects nobody references are freed from the store", async () => {
+  const present = async (id: string): Promise<boolean> =>
+    (await coreWorker().opts.raylet.request("raylet.ObjectGet", { ids: [id] })).paths[0] !== undefined;
+  let ref: ray.ObjectRef<Float64Array> | undefined = await ray.put(new Float64Array(1_000_000));
+  const id = ref.id;
+  assert.equal(await present(id), true);
+  const kept = await ray.put(new Float64Array(1_000_000));
+  void ref;
+  ref = undefined;
+  const deadline = Date.now() + 10_000;
+  while ((await present(id)) && Date.now() < deadline) {
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await present(id), false, "the unreferenced object was freed");
+  assert.equal(await present(kept.id), true, "a referenced object is kept");
+});
+
+test("100k tasks complete", async () => {
+  const n = 100_000;
+  const refs: ray.ObjectRef<number>[] = [];
+  for (let i = 0; i < n; i++) refs.push(noop.remote(i));
+  const vals = await ray.get(refs);
+  assert.equal(vals.length, n);
+  assert.equal(vals.reduce((a, b) => a + b, 0), (n * (n - 1)) / 2);
+});
