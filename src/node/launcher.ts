@@ -98,7 +98,7 @@ export interface HeadHandle {
 
 /** Start the head node: GCS and raylet, in parallel. */
 export async function startHead(o: HeadOptions): Promise<HeadHandle> {
-  const { sessionDir, token } = createSession(o.tempDir);
+  const { sessionDir, token, discard } = createSession(o.tempDir);
   const l: LaunchOptions = { sessionDir, token, attached: o.attached };
   const nodeId = randomId(14);
   const host = o.bindHost ?? (o.nodeIp === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0");
@@ -115,6 +115,7 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   const failed = results.find((r) => r.status === "rejected");
   if (failed) {
     for (const d of daemons) d.proc.kill("SIGKILL");
+    discard();
     throw failed.reason;
   }
   const [gcs, raylet] = daemons as [DaemonHandle, DaemonHandle];

@@ -35,16 +35,24 @@ function stamp(): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}_${p(d.getMilliseconds(), 3)}`;
 }
 
-/** Create a new session directory with a fresh token. */
-export function createSession(tempDir: string): { sessionDir: string; token: string } {
+/** Create a new session directory with a fresh token. `discard()` undoes it (failed start). */
+export function createSession(tempDir: string): { sessionDir: string; token: string; discard(): void } {
   fs.mkdirSync(tempDir, { recursive: true, mode: 0o755 });
+  const link = path.join(tempDir, "session_latest");
+  let previous: string | undefined;
+  try { previous = fs.readlinkSync(link); } catch { /* first session */ }
   const sessionDir = path.join(tempDir, `session_${stamp()}_${process.pid}`);
   fs.mkdirSync(path.join(sessionDir, "logs"), { recursive: true });
   fs.mkdirSync(path.join(sessionDir, "runtime_resources"), { recursive: true });
   const token = randomBytes(24).toString("base64url");
   fs.writeFileSync(path.join(sessionDir, "auth_token"), token + "\n", { mode: 0o600 });
   linkLatest(tempDir, sessionDir);
-  return { sessionDir, token };
+  const discard = (): void => {
+    fs.rmSync(sessionDir, { recursive: true, force: true });
+    if (previous) linkLatest(tempDir, path.join(tempDir, previous));
+    else fs.rmSync(link, { force: true });
+  };
+  return { sessionDir, token, discard };
 }
 
 /** Create a session directory for a joining node, with the token it was given. */

@@ -1,0 +1,79 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import net from "node:net";
+import { stingrayPids, waitFor } from "../helpers/procs.ts";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "bin/stingray.js");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-life-"));
+const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+after(async () => {
+  // Whatever happens, leave nothing running that this file started.
+  await run(process.execPath, [CLI, "stop", "--force"]).catch(() => {});
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+test("a driver killed with SIGKILL takes its local cluster with it", async () => {
+  const before = new Set(stingrayPids());
+  const child = spawn(process.execPath, [path.join(ROOT, "test/fixtures/drivers/crash.ts")], {
+    cwd: ROOT, env: { ...process.env, STINGRAY_TEMP_DIR: tmp }, stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+  await new Promise((r) => child.once("exit", r));
+  const { workerPid } = JSON.parse(out.trim().split("\n").pop()!) as { workerPid: number };
+  assert.ok(workerPid > 0);
+  await waitFor(() => !alive(workerPid) && stingrayPids().every((p) => before.has(p)), 15_000, "the crashed driver's cluster to exit");
+});
+
+test("stingray start --head, a driver with address auto, status, and stop", async () => {
+  const port = await freePort();
+  const env = { ...process.env, STINGRAY_TEMP_DIR: tmp };
+  const start = await run(process.execPath, [CLI, "start", "--head", `--port=${port}`, "--num-cpus=2", "--node-ip-address=127.0.0.1"], { env });
+  assert.match(start.stdout, /Stingray runtime started/);
+  assert.match(start.stdout, new RegExp(`stingray start --address='127\\.0\\.0\\.1:${port}'`));
+  // The token file exists with mode 0600.
+  const token = path.join(tmp, "session_latest", "auth_token");
+  assert.equal(fs.statSync(token).mode & 0o777, 0o600);
+  const tok = await run(process.execPath, [CLI, "get-auth-token"], { env });
+  assert.equal(tok.stdout.trim(), fs.readFileSync(token, "utf8").trim());
+  // A second head on the same port fails clearly.
+  await assert.rejects(run(process.execPath, [CLI, "start", "--head", `--port=${port}`, "--node-ip-address=127.0.0.1"], { env }),
+    (e: { stderr?: string }) => /already in use/.test(e.stderr ?? ""));
+  const drv = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/auto.ts")], { env, cwd: ROOT });
+  assert.deepEqual(JSON.parse(drv.stdout.trim().split("\n").pop()!), { result: 42, nodes: 1 });
+  const st = await run(process.execPath, [CLI, "status"], { env });
+  assert.match(st.stdout, /Node status/);
+  assert.match(st.stdout, /Active:\n 1 node_\w+ \(127\.0\.0\.1, head\)/);
+  assert.match(st.stdout, /\/2\.0 CPU/);
+  const stop = await run(process.execPath, [CLI, "stop"], { env });
+  assert.match(stop.stdout, /Stopped all \d+ Stingray processes/);
+  assert.deepEqual(stingrayPids(), []);
+});
+
+test("bad flags and a missing token give clear errors", async () => {
+  await assert.rejects(run(process.execPath, [CLI, "start", "--head", "--num-cpu=2"]), (e: { stderr?: string; code?: number }) =>
+    /Unknown option '--num-cpu'/.test(e.stderr ?? "") && e.code === 2);
+  const env = { ...process.env };
+  delete env.STINGRAY_AUTH_TOKEN;
+  await assert.rejects(run(process.execPath, [CLI, "start", "--address=127.0.0.1:1"], { env }),
+    (e: { stderr?: string }) => /missing auth token/.test(e.stderr ?? ""));
+  await assert.rejects(run(process.execPath, [CLI, "start", "--address=127.0.0.1:1"], { env: { ...env, STINGRAY_AUTH_TOKEN: "x" } }),
+    (e: { stderr?: string }) => /cannot reach the cluster at 127\.0\.0\.1:1|cannot reach peer/.test(e.stderr ?? ""));
+});
