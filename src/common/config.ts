@@ -37,6 +37,9 @@ export const TUNABLES = {
   log_to_driver: bool(true, "Forward worker stdout/stderr to the driver."),
   log_batch_ms: num(50, "Worker output is batched for this long before it is forwarded."),
   kill_grace_ms: num(2_000, "Grace period between SIGTERM and SIGKILL when stopping processes."),
+  tls_cert: str("", "PEM certificate file: when set (with tls_key and tls_ca), every Stingray link uses TLS."),
+  tls_key: str("", "PEM private key file for tls_cert."),
+  tls_ca: str("", "PEM CA file that peers' certificates must chain to."),
   gc_interval_ms: num(1_000, "How often the owner frees objects whose references were collected."),
 } as const;
 

@@ -16,6 +16,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { EventEmitter } from "node:events";
 import { timingSafeEqual, createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { FrameDecoder, frameHeader } from "./frame.ts";
 import { METHODS, PROTOCOL_VERSION, type MethodName, type Req, type Res } from "./messages.ts";
@@ -235,6 +236,16 @@ function tokenDigest(t: string): Buffer {
   return createHash("sha256").update(t).digest();
 }
 
+/** TLS settings from the tunables (STINGRAY_TLS_CERT/KEY/CA), read once per process. */
+let envTls: TlsOptions | null | undefined;
+function tlsFromConfig(): TlsOptions | undefined {
+  if (envTls === undefined) {
+    const cert = config("tls_cert"), key = config("tls_key"), ca = config("tls_ca");
+    envTls = cert && key ? { cert: readFileSync(cert), key: readFileSync(key), ca: ca ? readFileSync(ca) : undefined } : null;
+  }
+  return envTls ?? undefined;
+}
+
 export interface ServerOptions {
   token: string;
   host: string;
@@ -302,8 +313,9 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
       opts.onConnection(conn);
     });
   };
-  const server = opts.tls
-    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca }, handle)
+  const t = opts.tls ?? tlsFromConfig();
+  const server = t
+    ? tls.createServer({ cert: t.cert, key: t.key, ca: t.ca }, handle)
     : net.createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -350,9 +362,13 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
 
 function connectOnce(opts: ConnectOptions): Promise<Connection> {
   return new Promise<Connection>((resolve, reject) => {
-    const socket = opts.tls
-      ? tls.connect({ host: opts.host, port: opts.port, ca: opts.tls.ca, cert: opts.tls.cert,
-        key: opts.tls.key, servername: opts.tls.servername })
+    const t = opts.tls ?? tlsFromConfig();
+    // Cluster certificates are trusted through the cluster CA; nodes are addressed by IP, so the
+    // certificate's host name is not checked (the CA is what vouches for the peer).
+    const socket = t
+      ? tls.connect({ host: opts.host, port: opts.port, ca: t.ca, cert: t.cert, key: t.key,
+        servername: "servername" in t ? (t as { servername?: string }).servername : undefined,
+        checkServerIdentity: () => undefined })
       : net.connect({ host: opts.host, port: opts.port });
     const conn = new Connection(socket, false);
     let settled = false;
@@ -381,6 +397,6 @@ function connectOnce(opts: ConnectOptions): Promise<Connection> {
     const onOpen = (): void => {
       conn.write([K_HELLO, 0, 0, { version: PROTOCOL_VERSION, token: opts.token, role: opts.role, id: opts.id, ...opts.info }]);
     };
-    if (opts.tls) socket.once("secureConnect", onOpen); else socket.once("connect", onOpen);
+    if (t) socket.once("secureConnect", onOpen); else socket.once("connect", onOpen);
   });
 }
