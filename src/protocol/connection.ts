@@ -56,6 +56,7 @@ export class Connection extends EventEmitter {
   readonly socket: net.Socket;
   constructor(socket: net.Socket, authenticated: boolean) {
     super();
+    this.setMaxListeners(0); // one "close" listener per pending lease or subscription is normal
     this.socket = socket;
     this.decoder = new FrameDecoder(authenticated
       ? config("max_frame_bytes") : config("max_unauthenticated_frame_bytes"));
