@@ -1,0 +1,46 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { shmMapper } from "../../src/object_store/shm.ts";
+
+const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "shm-test-"));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test("a mapped file reads back its values", () => {
+  const f = path.join(dir, "a");
+  fs.writeFileSync(f, new Float64Array([1.5, 2.5, -3]));
+  const ab = shmMapper().mapFile(f);
+  assert.deepEqual([...new Float64Array(ab)], [1.5, 2.5, -3]);
+  assert.equal(shmMapper().mapFile(path.join(dir, "a")).byteLength, 24);
+});
+
+test("mappings share memory with a writer (zero copy)", (t) => {
+  const m = shmMapper();
+  if (!m.zeroCopy) { t.skip("native addon not built (no C compiler at install time): reads copy"); return; }
+  const f = path.join(dir, "shared");
+  const w = m.mapFileWritable(f, 8 * 1024)!;
+  const reader = new Float64Array(m.mapFile(f));
+  new Float64Array(w)[1000] = 42;
+  assert.equal(reader[1000], 42, "a write through one mapping is visible through another: same pages");
+});
+
+test("mapping a large file does not copy it into the process", (t) => {
+  const m = shmMapper();
+  if (!m.zeroCopy) { t.skip("native addon not built: reads copy"); return; }
+  const f = path.join(dir, "big");
+  const fd = fs.openSync(f, "w");
+  fs.ftruncateSync(fd, 400 * 1024 * 1024);
+  fs.closeSync(fd);
+  const before = process.memoryUsage().rss;
+  const ab = m.mapFile(f);
+  const grown = process.memoryUsage().rss - before;
+  assert.equal(ab.byteLength, 400 * 1024 * 1024);
+  assert.ok(grown < 50 * 1024 * 1024, `RSS grew by ${grown} bytes on mapping 400 MB; a copy would add 400 MB`);
+});
+
+test("mapping a missing file throws an error naming the path", () => {
+  const f = path.join(dir, "missing");
+  assert.throws(() => shmMapper().mapFile(f), (e: unknown) => e instanceof Error && e.message.includes(f));
+});
