@@ -14,7 +14,7 @@ import { ActorDiedError, NameError, toWire } from "../common/errors.ts";
 import type { GcsStorage } from "./storage.ts";
 import { formatResources } from "../common/resources.ts";
 
-export interface LeaseGrant { nodeId: string; leaseId: string; worker: Address }
+export interface LeaseGrant { nodeId: string; leaseId: string; worker: Address; gpuIds?: number[] | undefined }
 
 export interface ActorClusterClient {
   /** Lease a worker for the actor somewhere in the cluster; resolves undefined if infeasible now. */
@@ -115,7 +115,7 @@ export class ActorManager {
     rec.workerId = grant.worker.workerId;
     let err: WireError | undefined;
     try {
-      err = await this.client.create(grant.worker, spec);
+      err = await this.client.create(grant.worker, grant.gpuIds?.length ? { ...spec, gpuIds: grant.gpuIds } : spec);
     } catch (e) {
       // The worker died during creation; the worker-death report drives the restart.
       this.log.warn(`actor ${rec.info.actorId} creation interrupted: ${(e as Error).message}`);

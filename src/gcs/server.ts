@@ -172,7 +172,7 @@ export class GcsServer {
           const reply = await node.conn.request("raylet.RequestWorkerLease", {
             jobId, resources, actorId, envHash: envHash(spec.envVars), envVars: spec.envVars,
           });
-          if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker };
+          if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker, gpuIds: reply.gpuIds };
           if (reply.retryAt) {
             node = this.nodes.nodes.get(reply.retryAt.nodeId);
             continue;

@@ -62,6 +62,8 @@ export const TaskSpec = obj({
   strategy: opt(SchedulingStrategy),
   /** Attempt number, 0 for the first try. */
   attempt: int,
+  /** GPU instance ids of the lease the task runs under (sets CUDA_VISIBLE_DEVICES). */
+  gpuIds: opt(arr(int)),
 });
 export type TaskSpec = Infer<typeof TaskSpec>;
 

@@ -103,6 +103,9 @@ export class Executor {
 
   private async run(q: Queued): Promise<{ returns: ReturnValue[] }> {
     const spec = q.spec;
+    // GPUs of the lease this task runs under; an actor keeps its creation task's GPUs.
+    if (spec.gpuIds) process.env.CUDA_VISIBLE_DEVICES = spec.gpuIds.join(",");
+    else if (spec.kind === "normal") delete process.env.CUDA_VISIBLE_DEVICES;
     if (spec.maxCalls) this.maxCalls = spec.maxCalls;
     if (spec.kind === "normal") this.calls++;
     const label = spec.kind === "actor_task" ? `${this.actor?.className ?? "actor"}.${spec.method ?? ""}` : spec.name;

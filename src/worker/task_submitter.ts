@@ -43,6 +43,7 @@ interface LeaseState {
   dead: boolean;
   /** When the last reply (or push into an idle lease) happened, to estimate task duration. */
   lastEvent: number;
+  gpuIds: number[] | undefined;
 }
 
 interface SchedClass {
@@ -156,7 +157,8 @@ export class NormalTaskSubmitter {
       return;
     }
     const lease: LeaseState = { leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
-      inflight: new Set(), calls: 0, idleTimer: undefined, dead: false, lastEvent: 0 };
+      inflight: new Set(), calls: 0, idleTimer: undefined, dead: false, lastEvent: 0,
+      gpuIds: reply.gpuIds?.length ? reply.gpuIds : undefined };
     cls.leases.add(lease);
     try {
       lease.conn = await this.ctx.connect(reply.worker);
@@ -178,7 +180,8 @@ export class NormalTaskSubmitter {
     lease.inflight.add(entry);
     lease.calls++;
     entry.lease = lease;
-    lease.conn!.request("worker.PushTask", { spec: entry.spec }).then((reply) => {
+    const spec = lease.gpuIds ? { ...entry.spec, gpuIds: lease.gpuIds } : entry.spec;
+    lease.conn!.request("worker.PushTask", { spec }).then((reply) => {
       const now = performance.now();
       cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
       lease.lastEvent = now;
