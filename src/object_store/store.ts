@@ -11,7 +11,25 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ObjectStoreFullError } from "../common/errors.ts";
+import { ObjectStoreFullError, ProtocolError } from "../common/errors.ts";
+
+const OWNER_FILE = ".owner-pid";
+const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** Remove store directories left by raylets that died without cleaning up (SIGKILL, power loss). */
+function removeStaleStores(parent: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(parent); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith("stingray-")) continue;
+    const dir = path.join(parent, n);
+    let pid: number;
+    try { pid = Number(fs.readFileSync(path.join(dir, OWNER_FILE), "utf8")); } catch { continue; }
+    let alive = true;
+    try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === "EPERM"; }
+    if (!alive) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 interface Entry {
   id: string;
@@ -45,10 +63,17 @@ export class ObjectStore {
     this.dir = opts.dir;
     this.spillDir = opts.spillDir;
     this.capacity = opts.capacity;
+    removeStaleStores(path.dirname(this.dir));
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Marks the directory as ours; a later store removes it if this process died without cleanup.
+    fs.writeFileSync(path.join(this.dir, OWNER_FILE), String(process.pid));
   }
 
-  pathOf(id: string): string { return path.join(this.dir, id); }
+  /** Object ids name files: only plain ids are accepted (no path separators, no dot files). */
+  pathOf(id: string): string {
+    if (!VALID_ID.test(id)) throw new ProtocolError(`invalid object id ${JSON.stringify(id.slice(0, 80))}`);
+    return path.join(this.dir, id);
+  }
   private spillPath(id: string): string { return path.join(this.spillDir, id); }
 
   /** Reserve room for an object and return the path its creator writes to. */
@@ -75,6 +100,7 @@ export class ObjectStore {
 
   /** Path of a sealed object, restoring it from disk if it was spilled; undefined if unknown. */
   get(id: string): string | undefined {
+    this.pathOf(id);
     const e = this.entries.get(id);
     if (!e || e.state === "creating") return undefined;
     e.lastAccess = ++this.clock;

@@ -46,3 +46,21 @@ test("freeing by owner removes files", () => {
   assert.equal(s.get("a"), undefined);
   assert.ok(s.get("b"));
 });
+
+test("object ids that are not plain names are refused (no path traversal)", () => {
+  const s = make("ids", 1000);
+  for (const bad of ["../x", "a/b", ".owner-pid", "", "x".repeat(200)]) {
+    assert.throws(() => s.create(bad, 1, "o"), /invalid object id/);
+  }
+  assert.throws(() => s.get("../../etc/passwd"), /invalid object id/);
+});
+
+test("a store directory left by a dead process is removed by the next store", () => {
+  const parent = path.join(root, "stale");
+  fs.mkdirSync(path.join(parent, "stingray-dead"), { recursive: true });
+  fs.writeFileSync(path.join(parent, "stingray-dead", ".owner-pid"), "999999999");
+  fs.writeFileSync(path.join(parent, "stingray-dead", "obj"), "x");
+  new ObjectStore({ dir: path.join(parent, "stingray-live"), spillDir: path.join(parent, "spill"), capacity: 10 });
+  assert.ok(!fs.existsSync(path.join(parent, "stingray-dead")));
+  assert.ok(fs.existsSync(path.join(parent, "stingray-live", ".owner-pid")));
+});
