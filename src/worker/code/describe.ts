@@ -133,6 +133,8 @@ function nodeModulesDirOf(resolved: string): string | undefined {
   return i >= 0 ? resolved.slice(0, i + "/node_modules".length) : undefined;
 }
 
+const STINGRAY_SRC = path.join(STINGRAY_ROOT, "src") + path.sep;
+
 function insideStingray(file: string): boolean {
   return file.startsWith(STINGRAY_ROOT) && !file.slice(STINGRAY_ROOT.length).split(path.sep).includes("node_modules");
 }
@@ -164,11 +166,8 @@ class PackageBuilder {
     if (isBuiltin(spec)) return undefined;
     const local = resolveLocal(fromFile, spec);
     if (local) {
-      if (insideStingray(local) && !insideStingray(fromFile)) return this.stingraySpec(local, spec, fromFile);
-      if (local === STINGRAY_MAIN) return "stingray";
-      if (insideStingray(local) && insideStingray(fromFile) && /[/\\]src[/\\]/.test(local.slice(STINGRAY_ROOT.length))) {
-        return this.stingraySpec(local, spec, fromFile);
-      }
+      // Stingray's own runtime is never shipped: workers use their installed copy.
+      if (local.startsWith(STINGRAY_SRC)) return this.stingraySpec(local, spec, fromFile);
       this.add(local);
       return undefined;
     }
