@@ -58,6 +58,11 @@ test("stingray start --head, a driver with address auto, status, and stop", asyn
     (e: { stderr?: string }) => /already in use/.test(e.stderr ?? ""));
   const drv = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/auto.ts")], { env, cwd: ROOT });
   assert.deepEqual(JSON.parse(drv.stdout.trim().split("\n").pop()!), { result: 42, nodes: 1 });
+  // A detached actor outlives the driver that created it; a non-detached one dies with its job.
+  const d1 = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/detached_create.ts")], { env, cwd: ROOT });
+  assert.deepEqual(JSON.parse(d1.stdout.trim().split("\n").pop()!), { first: 5, scoped: 1 });
+  const d2 = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/detached_use.ts")], { env, cwd: ROOT });
+  assert.deepEqual(JSON.parse(d2.stdout.trim().split("\n").pop()!), { second: 6, scoped: "NameError" });
   const st = await run(process.execPath, [CLI, "status"], { env });
   assert.match(st.stdout, /Node status/);
   assert.match(st.stdout, /Active:\n 1 node_\w+ \(127\.0\.0\.1, head\)/);
@@ -76,4 +81,37 @@ test("bad flags and a missing token give clear errors", async () => {
     (e: { stderr?: string }) => /missing auth token/.test(e.stderr ?? ""));
   await assert.rejects(run(process.execPath, [CLI, "start", "--address=127.0.0.1:1"], { env: { ...env, STINGRAY_AUTH_TOKEN: "x" } }),
     (e: { stderr?: string }) => /cannot reach the cluster at 127\.0\.0\.1:1|cannot reach peer/.test(e.stderr ?? ""));
+});
+
+test("a JavaScript driver and JavaScript modules work without a build step", async () => {
+  const before = new Set(stingrayPids());
+  const { stdout } = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/plain.mjs")],
+    { cwd: ROOT, env: { ...process.env, STINGRAY_TEMP_DIR: tmp } });
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { triple: 21, greet: "hello js" });
+  await waitFor(() => stingrayPids().every((p) => before.has(p)), 10_000, "shutdown() to stop every process");
+});
+
+test("workers run code from the GCS, not from the driver's files", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-driver-"));
+  const api = JSON.stringify(new URL("../../src/api/index.ts", import.meta.url).href);
+  fs.writeFileSync(path.join(dir, "lib.ts"), "export function shout(s: string): string { return s.toUpperCase() + '!'; }\n");
+  fs.writeFileSync(path.join(dir, "driver.ts"), `
+    import fs from "node:fs";
+    import path from "node:path";
+    import * as ray from ${api};
+    import { shout } from "./lib.ts";
+    const remoteShout = ray.remote(shout);
+    const info = await ray.init({ numCpus: 1 });
+    const first = await ray.get(remoteShout.remote("a"));
+    // Remove the driver's own files and the node's unpacked copy: a fresh worker must fetch the code from the GCS.
+    fs.rmSync(${JSON.stringify(dir)}, { recursive: true, force: true });
+    fs.rmSync(path.join(info.sessionDir, "runtime_resources", "code"), { recursive: true, force: true });
+    const second = await ray.get(remoteShout.options({ maxCalls: 1 }).remote("b"));
+    const third = await ray.get(remoteShout.options({ maxCalls: 1 }).remote("c"));
+    console.log(JSON.stringify({ first, second, third }));
+    await ray.shutdown();
+  `);
+  const { stdout } = await run(process.execPath, [path.join(dir, "driver.ts")], { env: { ...process.env, STINGRAY_TEMP_DIR: tmp } });
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { first: "A!", second: "B!", third: "C!" });
+  assert.equal(fs.existsSync(dir), false);
 });
