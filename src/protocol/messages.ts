@@ -162,6 +162,8 @@ export const METHODS = {
   "worker.CancelTask": m(obj({ taskId: str, force: bool }), obj({ found: bool })),
   "worker.GetObject": m(obj({ id: str }), ReturnValue),
   "worker.Exit": m(obj({ reason: str }), Ok),
+  "worker.AddBorrower": m(obj({ ids: arr(str) }), Ok),
+  "worker.RemoveBorrower": m(obj({ ids: arr(str) }), Ok),
 } as const;
 
 export type Methods = typeof METHODS;

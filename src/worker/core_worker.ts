@@ -9,6 +9,7 @@
 import { connect, listen, type Connection, type RpcServer } from "../protocol/connection.ts";
 import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, MethodName, Req, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
+import { ReferenceCounter } from "./reference_counter.ts";
 import "./handles.ts"; // registers the actor-handle serializer
 import { ObjectRef } from "./object_ref.ts";
 import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitter.ts";
@@ -83,11 +84,9 @@ export class CoreWorker {
   address!: Address;
   private rpc: RpcServer | undefined;
   private peers = new Map<string, Promise<Connection>>();
-  private refCounts = new Map<string, number>();
-  private escaped = new Set<string>();
+  readonly refs: ReferenceCounter;
   private toFree: string[] = [];
   private freeTimer: NodeJS.Timeout | undefined;
-  private registry = new FinalizationRegistry<string>((id) => this.decRef(id));
   private streams = new Map<string, StreamState>();
   private actorChains = new Map<string, Promise<void>>();
   private nodeRaylets = new Map<string, Address>();
@@ -120,9 +119,15 @@ export class CoreWorker {
         onExitRequested: () => { setTimeout(() => process.exit(0), 50); },
       });
     }
+    this.refs = new ReferenceCounter({
+      self: () => this.address,
+      connect: (a) => this.connectTo(a),
+      onFree: (id) => this.free(id),
+      isPending: (id) => this.memory.isPending(id),
+    });
     setRefHooks({
-      onSerialize: (ref) => { if (ref.owner.workerId === this.opts.workerId) this.escaped.add(ref.id); },
-      make: (id, owner) => (owner.workerId === this.opts.workerId ? this.ownedRef(id) : new ObjectRef(id, owner)),
+      onSerialize: (ref) => this.refs.onSerialize(ref),
+      make: (id, owner) => (owner.workerId === this.opts.workerId ? this.refs.ownedRef(id) : this.refs.borrowedRef(id, owner)),
     });
     opts.gcs.onNotify = (method, payload) => {
       if (method !== "gcs.Published") return;
@@ -165,10 +170,16 @@ export class CoreWorker {
   }
 
   private readonly handlers: Handlers = {
-    "worker.PushTask": ({ spec }, conn) => {
+    "worker.PushTask": async ({ spec }, conn) => {
       if (!this.executor) throw new ProtocolError("drivers do not execute tasks");
-      return this.executor.push(spec, conn);
+      const reply = await this.executor.push(spec, conn);
+      // Refs the task received inside its arguments must be registered with their owners
+      // before the caller, seeing the reply, stops keeping them alive.
+      await this.refs.flushBorrows();
+      return reply;
     },
+    "worker.AddBorrower": ({ ids }, conn) => { this.refs.addBorrower(conn, ids); return {}; },
+    "worker.RemoveBorrower": ({ ids }, conn) => { this.refs.removeBorrower(conn, ids); return {}; },
     "worker.CancelTask": ({ taskId }) => ({ found: this.executor?.cancel(taskId) ?? false }),
     "worker.GetObject": async ({ id }) => {
       if (!this.memory.knows(id)) {
@@ -203,18 +214,7 @@ export class CoreWorker {
 
   /** A new ObjectRef to an object this process owns; counted until garbage-collected. */
   ownedRef<T>(id: string): ObjectRef<T> {
-    const r = new ObjectRef<T>(id, this.address);
-    this.refCounts.set(id, (this.refCounts.get(id) ?? 0) + 1);
-    this.registry.register(r, id);
-    return r;
-  }
-
-  private decRef(id: string): void {
-    const n = (this.refCounts.get(id) ?? 1) - 1;
-    if (n > 0) { this.refCounts.set(id, n); return; }
-    this.refCounts.delete(id);
-    if (this.escaped.has(id) || this.memory.isPending(id)) return;
-    this.free(id);
+    return this.refs.ownedRef<T>(id);
   }
 
   private free(id: string): void {
@@ -246,8 +246,11 @@ export class CoreWorker {
       throw new ValueError("put() of an ObjectRef is not allowed: the ref already names an object; pass it directly");
     }
     const id = putObjectId();
-    const enc = encodeForStore(value);
+    this.refs.mode = "put";
+    let enc;
+    try { enc = encodeForStore(value); } finally { this.refs.mode = "return"; }
     const ref = this.ownedRef<T>(id);
+    this.refs.contain(id, enc.refs);
     if (enc.buffers.length === 0 && enc.body.length <= config("max_direct_call_object_size")) {
       this.memory.put({ id, v: enc.body });
     } else {
@@ -374,7 +377,10 @@ export class CoreWorker {
         specs.push(spec);
         continue;
       }
-      const enc = encodeInline(a);
+      this.refs.mode = "arg";
+      let enc;
+      try { enc = encodeInline(a); } finally { this.refs.mode = "return"; }
+      keep.push(...enc.refs); // nested refs live until the task is done
       if (enc.body.length > config("max_direct_call_object_size")) {
         // Large argument: store it once in the object store and pass a ref (as Ray does).
         const i = specs.length;
@@ -435,13 +441,9 @@ export class CoreWorker {
       return;
     }
     for (const r of returns) {
-      if (!this.refCounts.has(r.id) && !this.escaped.has(r.id)) {
-        // Nobody holds a ref any more: drop the result right away.
-        this.memory.put(r);
-        this.free(r.id);
-        continue;
-      }
       this.memory.put(r);
+      // Nobody holds a ref any more: drop the result right away.
+      if (!this.refs.held(r.id)) this.refs.maybeFree(r.id);
     }
   }
 

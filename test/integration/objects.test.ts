@@ -12,6 +12,13 @@ const sumEvery = ray.remote((a: Float64Array, step: number) => { let s = 0; for 
 const checksum = ray.remote((a: Uint8Array) => { let s = 0; for (let i = 0; i < a.length; i += 4096) s = (s + a[i]!) % 1_000_003; return [a.length, s] as const; });
 const makeBig = ray.remote((n: number) => new Float64Array(n).fill(2));
 const noop = ray.remote((i: number) => i);
+class Keeper {
+  held: ray.ObjectRef<Float64Array> | undefined;
+  keep(box: { ref: ray.ObjectRef<Float64Array> }): boolean { this.held = box.ref; return true; }
+  async first(): Promise<number> { return (await ray.get(this.held!))[0]!; }
+  drop(): boolean { this.held = undefined; (globalThis as { gc?: () => void }).gc?.(); return true; }
+}
+const KeeperActor = ray.remote(Keeper);
 
 async function stats() {
   return coreWorker().opts.raylet.request("raylet.GetStats", {});
@@ -65,6 +72,45 @@ test("objects nobody references are freed from the store", async () => {
   }
   assert.equal(await present(id), false, "the unreferenced object was freed");
   assert.equal(await present(kept.id), true, "a referenced object is kept");
+});
+
+async function present(id: string): Promise<boolean> {
+  return (await coreWorker().opts.raylet.request("raylet.ObjectGet", { ids: [id] })).paths[0] !== undefined;
+}
+async function collectUntil(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("a ref borrowed by an actor keeps the object alive until the borrower lets go", async () => {
+  let ref: ray.ObjectRef<Float64Array> | undefined = await ray.put(new Float64Array(1_000_000).fill(7));
+  const id = ref.id;
+  const k = KeeperActor.remote();
+  assert.equal(await ray.get(k.keep.remote({ ref })), true);
+  ref = undefined;
+  for (let i = 0; i < 10; i++) { gc(); await new Promise((r) => setTimeout(r, 100)); }
+  assert.equal(await present(id), true, "the actor's borrow keeps the object");
+  assert.equal(await ray.get(k.first.remote()), 7);
+  await ray.kill(k);
+  await collectUntil(async () => !(await present(id)), "the object to be freed once its borrower died");
+});
+
+test("an object contained in a put value lives as long as the container", async () => {
+  let inner: ray.ObjectRef<Float64Array> | undefined = await ray.put(new Float64Array(1_000_000).fill(3));
+  const innerId = inner.id;
+  let outer: ray.ObjectRef<{ inner: ray.ObjectRef<Float64Array> }> | undefined = await ray.put({ inner });
+  inner = undefined;
+  for (let i = 0; i < 10; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }
+  assert.equal(await present(innerId), true);
+  const readInner = async (o: ray.ObjectRef<{ inner: ray.ObjectRef<Float64Array> }>): Promise<number> =>
+    (await ray.get((await ray.get(o)).inner))[5]!;
+  assert.equal(await readInner(outer), 3);
+  outer = undefined;
+  await collectUntil(async () => !(await present(innerId)), "the contained object to be freed with its container");
 });
 
 test("100k tasks complete", async () => {
