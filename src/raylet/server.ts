@@ -116,6 +116,7 @@ export class Raylet {
     };
     await this.gcs.request("gcs.RegisterNode", { node });
     await this.gcs.request("gcs.Subscribe", { channel: "job" });
+    await this.gcs.request("gcs.Subscribe", { channel: "node" }); // see joins and deaths at once
     this.pool.prestartWorkers();
     this.timers.push(setInterval(() => this.report(), 250));
     this.timers.push(setInterval(() => { void this.refreshCluster(); }, 1000));
@@ -219,6 +220,7 @@ export class Raylet {
     conn.onNotify = (method, payload) => {
       if (method === "gcs.Published") {
         const p = payload as Req<"gcs.Published">;
+        if (p.channel === "node") { void this.refreshCluster(); return; }
         if (p.channel === "job" && (p.data as { state?: string }).state === "FINISHED") {
           this.jobsDone.add(p.key);
           this.pool.reap((j) => !this.jobsDone.has(j));

@@ -15,11 +15,22 @@ const FLAGS: FlagSpec = {
 
 const PATTERNS = [/\/src\/gcs\/main\.ts\b/, /\/src\/raylet\/main\.ts\b/, /\/src\/worker\/main\.ts\b/];
 
+function netns(pid: number | "self"): string | undefined {
+  try { return fs.readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
+}
+
+/**
+ * Stingray processes of this host. "This host" is this network namespace: on a real machine
+ * that is every process; on test hosts that share one kernel it keeps `stop` on one host from
+ * touching another's processes.
+ */
 export function stingrayProcesses(): Array<{ pid: number; kind: string }> {
   const out: Array<{ pid: number; kind: string }> = [];
+  const mine = netns("self");
   for (const d of fs.readdirSync("/proc")) {
     const pid = Number(d);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (mine && netns(pid) !== mine) continue;
     let cmd: string;
     try { cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" "); } catch { continue; }
     const i = PATTERNS.findIndex((p) => p.test(cmd));

@@ -1,0 +1,53 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { TestHosts } from "../helpers/hosts.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "bin/stingray.js");
+const node = process.execPath;
+const skip = TestHosts.supported();
+let hosts: TestHosts | undefined;
+let token = "";
+
+before(async () => {
+  if (skip) return;
+  hosts = await TestHosts.create(3);
+  const [h0, h1, h2] = hosts.hosts as [typeof hosts.hosts[0], typeof hosts.hosts[0], typeof hosts.hosts[0]];
+  const out = await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2"]);
+  assert.match(out.stdout, new RegExp(`stingray start --address='${h0.ip.replace(/\./g, "\\.")}:6379'`));
+  token = (await hosts.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
+  for (const h of [h1, h2]) {
+    await hosts.exec(h, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h.ip}`, "--num-cpus=2"],
+      { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+  }
+});
+after(async () => { await hosts?.destroy(); });
+
+test("seed 000's example: 1000 tasks report every node's IP on a head plus two workers", { skip }, async () => {
+  const h = hosts!.hosts;
+  const { stdout } = await hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/node_ips.ts")], { cwd: ROOT });
+  const res = JSON.parse(stdout.trim().split("\n").pop()!) as { ips: string[]; nodes: number };
+  assert.equal(res.nodes, 3);
+  assert.deepEqual(res.ips, h.map((x) => x.ip).sort());
+});
+
+test("a join with a wrong or missing token is refused and says which", { skip }, async () => {
+  const [h0, , h2] = hosts!.hosts;
+  await assert.rejects(hosts!.exec(h2!, [node, CLI, "start", `--address=${h0!.ip}:6379`, "--num-cpus=1"],
+    { env: { ...process.env, STINGRAY_AUTH_TOKEN: "not-the-token" } }), (e: { stderr?: string }) => /wrong auth token/.test(e.stderr ?? ""));
+  const env = { ...process.env };
+  delete env.STINGRAY_AUTH_TOKEN;
+  await assert.rejects(hosts!.exec(h2!, [node, CLI, "start", `--address=${h0!.ip}:6379`], { env }),
+    (e: { stderr?: string }) => /missing auth token/.test(e.stderr ?? ""));
+});
+
+test("stop stops this host's processes only, and leaves none behind", { skip }, async () => {
+  const [h0, h1, h2] = hosts!.hosts as [typeof hosts.hosts[0], typeof hosts.hosts[0], typeof hosts.hosts[0]];
+  const out = await hosts!.exec(h2, [node, CLI, "stop"]);
+  assert.match(out.stdout, /Stopped all \d+ Stingray processes \(gcs_server: 0, raylet: 1/);
+  assert.deepEqual(hosts!.pids(h2), [], "nothing left on the stopped host");
+  assert.ok(hosts!.pids(h0).length > 0 && hosts!.pids(h1).length > 0, "other hosts keep running");
+  for (const h of [h1, h0]) await hosts!.exec(h, [node, CLI, "stop"]);
+  for (const h of hosts!.hosts) assert.deepEqual(hosts!.pids(h), [], `no process left on ${h.name}`);
+});
