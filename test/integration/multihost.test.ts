@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { TestHosts } from "../helpers/hosts.ts";
+import { TestHosts, type Host } from "../helpers/hosts.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(ROOT, "bin/stingray.js");
@@ -13,7 +13,7 @@ let token = "";
 before(async () => {
   if (skip) return;
   hosts = await TestHosts.create(3);
-  const [h0, h1, h2] = hosts.hosts as [typeof hosts.hosts[0], typeof hosts.hosts[0], typeof hosts.hosts[0]];
+  const [h0, h1, h2] = hosts.hosts as [Host, Host, Host];
   const out = await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2"]);
   assert.match(out.stdout, new RegExp(`stingray start --address='${h0.ip.replace(/\./g, "\\.")}:6379'`));
   token = (await hosts.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
@@ -43,7 +43,7 @@ test("a join with a wrong or missing token is refused and says which", { skip },
 });
 
 test("stop stops this host's processes only, and leaves none behind", { skip }, async () => {
-  const [h0, h1, h2] = hosts!.hosts as [typeof hosts.hosts[0], typeof hosts.hosts[0], typeof hosts.hosts[0]];
+  const [h0, h1, h2] = hosts!.hosts as [Host, Host, Host];
   const out = await hosts!.exec(h2, [node, CLI, "stop"]);
   assert.match(out.stdout, /Stopped all \d+ Stingray processes \(gcs_server: 0, raylet: 1/);
   assert.deepEqual(hosts!.pids(h2), [], "nothing left on the stopped host");
