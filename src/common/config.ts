@@ -31,6 +31,8 @@ export const TUNABLES = {
   object_store_dir: str("", "Directory holding the node's shared-memory objects (default /dev/shm/stingray-<node>)."),
   object_spill_dir: str("", "Directory objects spill to when the store is full (default <session>/spill)."),
   object_spill_threshold: num(0.8, "Fraction of store capacity above which objects are spilled."),
+  object_transfer_chunk_bytes: num(8 * 1024 * 1024, "Chunk size of object transfers between nodes."),
+  object_transfer_inflight_chunks: num(4, "Chunks of one transfer requested at once."),
   health_check_period_ms: num(1_000, "How often the GCS pings each node."),
   health_check_failure_threshold: num(15, "Missed health checks before a node is marked dead."),
   gcs_storage: str("memory", "GCS storage backend: memory or sqlite."),

@@ -37,6 +37,8 @@ interface Entry {
   owner: string;
   state: "creating" | "sealed" | "spilled";
   lastAccess: number;
+  /** A copy pulled from another node: evicted (not spilled) under pressure, the owner's node has it. */
+  secondary: boolean;
 }
 
 export interface StoreStats {
@@ -77,7 +79,7 @@ export class ObjectStore {
   private spillPath(id: string): string { return path.join(this.spillDir, id); }
 
   /** Reserve room for an object and return the path its creator writes to. */
-  create(id: string, size: number, owner: string): string {
+  create(id: string, size: number, owner: string, secondary = false): string {
     const existing = this.entries.get(id);
     if (existing) {
       // Re-creation (a retried task): replace the old copy.
@@ -88,7 +90,7 @@ export class ObjectStore {
         `(${this.capacity} bytes); start the node with a larger --object-store-memory`);
     }
     this.makeRoom(size);
-    this.entries.set(id, { id, size, owner, state: "creating", lastAccess: ++this.clock });
+    this.entries.set(id, { id, size, owner, state: "creating", lastAccess: ++this.clock, secondary });
     this.used += size;
     return this.pathOf(id);
   }
@@ -140,11 +142,22 @@ export class ObjectStore {
     return n;
   }
 
-  /** Spill least-recently-used sealed objects to disk until `size` more bytes fit. */
+  /** Size of a sealed object, for serving reads. */
+  sizeOf(id: string): number | undefined {
+    const e = this.entries.get(id);
+    return e && e.state !== "creating" ? e.size : undefined;
+  }
+
+  /** Evict pulled copies, then spill least-recently-used sealed objects, until `size` more bytes fit. */
   private makeRoom(size: number, except?: string): void {
     if (this.used + size <= this.capacity) return;
+    for (const e of [...this.entries.values()].filter((x) => x.secondary && x.state === "sealed" && x.id !== except)
+      .sort((a, b) => a.lastAccess - b.lastAccess)) {
+      if (this.used + size <= this.capacity) return;
+      this.free(e.id);
+    }
     const victims = [...this.entries.values()]
-      .filter((e) => e.state === "sealed" && e.id !== except)
+      .filter((e) => e.state === "sealed" && !e.secondary && e.id !== except)
       .sort((a, b) => a.lastAccess - b.lastAccess);
     for (const v of victims) {
       if (this.used + size <= this.capacity) break;

@@ -150,6 +150,10 @@ export const METHODS = {
   "raylet.ObjectSeal": m(obj({ id: str }), Ok),
   "raylet.ObjectGet": m(obj({ ids: arr(str) }), obj({ paths: arr(opt(str)) })),
   "raylet.ObjectFree": m(obj({ ids: arr(str) }), Ok),
+  /** Make an object stored on another node local (pulled in chunks); replies the local path. */
+  "raylet.ObjectPull": m(obj({ id: str, fromNode: str, owner: Address }), obj({ path: str })),
+  /** Read a chunk of a locally stored object (raylet to raylet). */
+  "raylet.ObjectRead": m(obj({ id: str, offset: int, length: int }), obj({ data: bin, size: int })),
   "raylet.GetStats": m(Empty, obj({ nodeId: str, workers: int, idleWorkers: int, leases: int,
     pendingLeases: int, objects: int, storeUsed: int, storeCapacity: int, spilledBytes: int,
     spilledObjects: int, restoredObjects: int, available: Resources, total: Resources })),

@@ -17,7 +17,7 @@ import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner 
 import { ObjectStore } from "../object_store/store.ts";
 import { logger } from "../common/log.ts";
 import { config } from "../common/config.ts";
-import { ProtocolError, ConnectionError } from "../common/errors.ts";
+import { ProtocolError, ConnectionError, ObjectLostError } from "../common/errors.ts";
 import { uniqueId } from "../common/ids.ts";
 import { resourceKey } from "../common/resources.ts";
 
@@ -272,6 +272,67 @@ export class Raylet {
     if (!w.stopping) log.warn(`worker ${w.workerId} (pid ${w.pid}) died: ${reason}`);
   }
 
+  private pulls = new Map<string, Promise<string>>();
+  private rayletConns = new Map<string, Promise<Connection>>();
+
+  private rayletConn(nodeId: string): Promise<Connection> {
+    let p = this.rayletConns.get(nodeId);
+    if (!p) {
+      const addr = this.nodeAddrs.get(nodeId);
+      if (!addr) return Promise.reject(new ObjectLostError(`node ${nodeId} is not in the cluster (it died or never joined)`));
+      p = connect({ host: addr.host, port: addr.port, token: this.opts.token, role: "raylet", id: this.opts.nodeId });
+      this.rayletConns.set(nodeId, p);
+      p.then((c) => c.once("close", () => this.rayletConns.delete(nodeId)), () => this.rayletConns.delete(nodeId));
+    }
+    return p;
+  }
+
+  /**
+   * Bring an object from another node into this node's store, in chunks written straight into
+   * the local file (a large object is never whole in memory), several chunks in flight.
+   * Concurrent pulls of one object share one transfer.
+   */
+  private pull(id: string, fromNode: string, owner: Address): Promise<string> {
+    const local = this.store.get(id);
+    if (local) return Promise.resolve(local);
+    let p = this.pulls.get(id);
+    if (!p) {
+      p = this.transfer(id, fromNode, owner).finally(() => this.pulls.delete(id));
+      this.pulls.set(id, p);
+    }
+    return p;
+  }
+
+  private async transfer(id: string, fromNode: string, owner: Address): Promise<string> {
+    if (!this.nodeAddrs.has(fromNode)) await this.refreshCluster();
+    const conn = await this.rayletConn(fromNode);
+    const chunk = config("object_transfer_chunk_bytes");
+    const first = await conn.request("raylet.ObjectRead", { id, offset: 0, length: chunk });
+    const size = first.size;
+    const path = this.store.create(id, size, owner.workerId, true);
+    const fd = fs.openSync(path, "w", 0o600);
+    try {
+      fs.writeSync(fd, first.data, 0, first.data.length, 0);
+      const offsets: number[] = [];
+      for (let off = first.data.length; off < size; off += chunk) offsets.push(off);
+      const workers = Array.from({ length: Math.max(1, config("object_transfer_inflight_chunks")) }, async () => {
+        for (let off = offsets.shift(); off !== undefined; off = offsets.shift()) {
+          const r = await conn.request("raylet.ObjectRead", { id, offset: off, length: chunk });
+          if (r.data.length === 0) throw new ObjectLostError(`object ${id} shrank while it was being pulled from ${fromNode}`);
+          fs.writeSync(fd, r.data, 0, r.data.length, off);
+        }
+      });
+      await Promise.all(workers);
+    } catch (e) {
+      fs.closeSync(fd);
+      this.store.free(id);
+      throw e;
+    }
+    fs.closeSync(fd);
+    this.store.seal(id);
+    return path;
+  }
+
   private async refreshCluster(): Promise<void> {
     try {
       const { nodes } = await this.gcs.request("gcs.GetAllNodes", {});
@@ -360,6 +421,26 @@ export class Raylet {
     "raylet.ObjectSeal": ({ id }) => { this.store.seal(id); return {}; },
     "raylet.ObjectGet": ({ ids }) => ({ paths: ids.map((id) => this.store.get(id)) }),
     "raylet.ObjectFree": ({ ids }) => { for (const id of ids) this.store.free(id); return {}; },
+    "raylet.ObjectPull": async ({ id, fromNode, owner }) => ({ path: await this.pull(id, fromNode, owner) }),
+    "raylet.ObjectRead": ({ id, offset, length }) => {
+      const p = this.store.get(id);
+      const size = this.store.sizeOf(id);
+      if (!p || size === undefined) throw new ObjectLostError(`object ${id} is not on node ${this.opts.nodeId} any more`);
+      const n = Math.max(0, Math.min(length, size - offset, config("object_transfer_chunk_bytes")));
+      const data = Buffer.allocUnsafe(n);
+      const fd = fs.openSync(p, "r");
+      try {
+        let got = 0;
+        while (got < n) {
+          const k = fs.readSync(fd, data, got, n - got, offset + got);
+          if (k === 0) break;
+          got += k;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      return { data, size };
+    },
     "raylet.GetStats": () => {
       const s = this.store.stats();
       const workers = [...this.pool.workers.values()];

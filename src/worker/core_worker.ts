@@ -17,7 +17,7 @@ import { ActorSubmitter } from "./actor_submitter.ts";
 import { Executor, taskStorage } from "./executor.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
 import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
-import { readStored, storeValue, writeEncoded } from "./object_io.ts";
+import { readRemote, readStored, storeValue, writeEncoded } from "./object_io.ts";
 import { config } from "../common/config.ts";
 import { putObjectId, uniqueId, randomId } from "../common/ids.ts";
 import {
@@ -277,13 +277,11 @@ export class CoreWorker {
     });
   }
 
-  async materialize(ret: ReturnValue): Promise<unknown> {
+  async materialize(ret: ReturnValue, owner?: Address): Promise<unknown> {
     if (ret.err) throw fromWire(ret.err);
     if (ret.v) return decodeInline(ret.v);
     if (ret.node) {
-      if (ret.node !== this.opts.nodeId) {
-        throw new ObjectLostError(`object ${ret.id} lives on node ${ret.node}; cross-node transfer is not available yet`);
-      }
+      if (ret.node !== this.opts.nodeId) return readRemote(this.opts.raylet, ret.id, ret.node, owner ?? this.address);
       const [v] = await readStored(this.opts.raylet, [ret.id]);
       return v;
     }
@@ -314,7 +312,7 @@ export class CoreWorker {
       const r = rets[i]!;
       if (r.err) throw fromWire(r.err);
       if (r.node && r.node === this.opts.nodeId) stored.push(i);
-      else out[i] = await this.materialize(r);
+      else out[i] = await this.materialize(r, refs[i]!.owner);
     }
     if (stored.length) {
       const vals = await readStored(this.opts.raylet, stored.map((i) => rets[i]!.id));

@@ -44,6 +44,12 @@ export async function writeEncoded(raylet: Connection, id: string, enc: Encoded,
   return size;
 }
 
+/** Read an object stored on another node: the local raylet pulls it, then we map the local copy. */
+export async function readRemote(raylet: Connection, id: string, fromNode: string, owner: Address): Promise<unknown> {
+  const { path } = await raylet.request("raylet.ObjectPull", { id, fromNode, owner });
+  return decodeStore(shmMapper().mapFile(path));
+}
+
 /** Read objects from this node's store. */
 export async function readStored(raylet: Connection, ids: string[]): Promise<unknown[]> {
   const { paths } = await raylet.request("raylet.ObjectGet", { ids });

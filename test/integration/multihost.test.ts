@@ -32,6 +32,14 @@ test("seed 000's example: 1000 tasks report every node's IP on a head plus two w
   assert.deepEqual(res.ips, h.map((x) => x.ip).sort());
 });
 
+test("objects of 1 KB and 500 MB move between hosts, and a 300 MB object is broadcast", { skip }, async () => {
+  const h = hosts!.hosts;
+  const { stdout } = await hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/objects_xnode.ts")], { cwd: ROOT, timeoutMs: 240_000 });
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), {
+    remote_1024: true, remote_524288000: true, broadcast: true, placed: [h[1]!.ip, h[2]!.ip].sort(),
+  });
+});
+
 test("a join with a wrong or missing token is refused and says which", { skip }, async () => {
   const [h0, , h2] = hosts!.hosts;
   await assert.rejects(hosts!.exec(h2!, [node, CLI, "start", `--address=${h0!.ip}:6379`, "--num-cpus=1"],
