@@ -40,6 +40,29 @@ test("objects of 1 KB and 500 MB move between hosts, and a 300 MB object is broa
   });
 });
 
+test("a worker host killed mid-workload: its tasks are retried elsewhere and every result is right", { skip }, async () => {
+  const h = hosts!.hosts;
+  const ready = `/tmp/node-death-${process.pid}`;
+  const env = { ...process.env, READY_FILE: ready };
+  const driver = hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/node_death.ts")], { cwd: ROOT, env, timeoutMs: 120_000 });
+  // The driver's host has a private /tmp: wait for the file inside it.
+  for (let i = 0; i < 200; i++) {
+    const r = await hosts!.exec(h[0]!, ["sh", "-c", `test -f ${ready} && echo yes || true`]);
+    if (r.stdout.includes("yes")) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await new Promise((res) => setTimeout(res, 300));
+  hosts!.killAll(h[2]!); // SIGKILL the host's raylet and workers, mid-workload
+  const res = JSON.parse((await driver).stdout.trim().split("\n").pop()!) as { ok: boolean; count: number; ips: string[]; dead: string[] };
+  assert.equal(res.ok, true);
+  assert.equal(res.count, 300);
+  assert.deepEqual(res.dead, [h[2]!.ip], "the killed host is reported dead");
+  assert.ok(res.ips.includes(h[0]!.ip) && res.ips.includes(h[1]!.ip));
+  // Bring the host back for the tests that follow.
+  await hosts!.exec(h[2]!, [node, CLI, "start", `--address=${h[0]!.ip}:6379`, `--node-ip-address=${h[2]!.ip}`, "--num-cpus=2"],
+    { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+});
+
 test("a join with a wrong or missing token is refused and says which", { skip }, async () => {
   const [h0, , h2] = hosts!.hosts;
   await assert.rejects(hosts!.exec(h2!, [node, CLI, "start", `--address=${h0!.ip}:6379`, "--num-cpus=1"],
