@@ -35,6 +35,7 @@ export const TUNABLES = {
   object_transfer_inflight_chunks: num(4, "Chunks of one transfer requested at once."),
   health_check_period_ms: num(1_000, "How often the GCS pings each node."),
   health_check_failure_threshold: num(15, "Missed health checks before a node is marked dead."),
+  gcs_reconnect_timeout_ms: num(60_000, "How long a raylet keeps retrying a lost GCS before it exits."),
   gcs_storage: str("memory", "GCS storage backend: memory or sqlite."),
   log_to_driver: bool(true, "Forward worker stdout/stderr to the driver."),
   log_batch_ms: num(50, "Worker output is batched for this long before it is forwarded."),

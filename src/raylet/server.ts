@@ -103,17 +103,13 @@ export class Raylet {
     this.gcs = await connect({ host: this.opts.gcsHost, port: this.opts.gcsPort, token: this.opts.token,
       role: "raylet", id: this.opts.nodeId, retryMs: config("connect_timeout_ms") });
     this.accept(this.gcs);
-    this.gcs.on("close", () => {
-      if (!this.stopping) {
-        log.error("lost the connection to the GCS; shutting down this node");
-        void this.stop().then(() => process.exit(1));
-      }
-    });
+    this.gcs.on("close", () => { void this.gcsLost(); });
     const node: NodeInfo = {
       nodeId: this.opts.nodeId, ip: this.opts.nodeIp, hostname: os.hostname(), port: this.port, state: "ALIVE",
       resources: this.scheduler.total, available: { ...this.scheduler.available }, labels: this.opts.labels,
       isHead: this.opts.isHead, startTime: Date.now(), objectStoreDir: this.store.dir, sessionDir: this.opts.sessionDir,
     };
+    this.nodeInfo = node;
     await this.gcs.request("gcs.RegisterNode", { node });
     await this.gcs.request("gcs.Subscribe", { channel: "job" });
     await this.gcs.request("gcs.Subscribe", { channel: "node" }); // see joins and deaths at once
@@ -124,6 +120,34 @@ export class Raylet {
     for (const t of this.timers) t.unref();
     await this.refreshCluster();
     log.info(`raylet ${this.opts.nodeId} listening on ${this.opts.host}:${this.port}, resources ${JSON.stringify(this.scheduler.total)}`);
+  }
+
+  private nodeInfo: NodeInfo | undefined;
+
+  /**
+   * The GCS connection dropped (head restarting, network blip): keep retrying for
+   * gcs_reconnect_timeout_ms, re-register under the same node id if it comes back, else exit.
+   */
+  private async gcsLost(): Promise<void> {
+    if (this.stopping) return;
+    const timeout = config("gcs_reconnect_timeout_ms");
+    log.warn(`lost the connection to the GCS at ${this.opts.gcsHost}:${this.opts.gcsPort}; retrying for ${timeout / 1000}s`);
+    try {
+      const conn = await connect({ host: this.opts.gcsHost, port: this.opts.gcsPort, token: this.opts.token,
+        role: "raylet", id: this.opts.nodeId, retryMs: timeout });
+      this.gcs = conn;
+      this.accept(conn);
+      conn.on("close", () => { void this.gcsLost(); });
+      await conn.request("gcs.RegisterNode", { node: { ...this.nodeInfo!, available: { ...this.scheduler.available } } });
+      await conn.request("gcs.Subscribe", { channel: "job" });
+      await conn.request("gcs.Subscribe", { channel: "node" });
+      this.lastReport = "";
+      log.info("reconnected to the GCS");
+    } catch (e) {
+      log.error(`the GCS did not come back within ${timeout / 1000}s (${(e as Error).message}); shutting down this node`);
+      await this.stop();
+      process.exit(1);
+    }
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,7 @@
 import type { Connection } from "../protocol/connection.ts";
 import type { Address, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
 import { config } from "../common/config.ts";
-import { StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
+import { ConnectionError, StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
 import { resourceKey } from "../common/resources.ts";
 
 export interface SubmitContext {
@@ -130,6 +130,12 @@ export class NormalTaskSubmitter {
       });
     } catch (e) {
       cls.pendingLeases--;
+      if (e instanceof ConnectionError && raylet !== this.ctx.raylet) {
+        // The node we were sent to died or is unreachable: lease again through our own raylet,
+        // which learns of the death from the GCS.
+        setTimeout(() => this.pump(cls), 200).unref();
+        return;
+      }
       this.failQueue(cls, e instanceof StingrayError ? e : new WorkerCrashedError(`could not lease a worker: ${(e as Error).message}`));
       return;
     }

@@ -1,5 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 
@@ -53,14 +54,17 @@ test("a worker host killed mid-workload: its tasks are retried elsewhere and eve
   }
   await new Promise((res) => setTimeout(res, 300));
   hosts!.killAll(h[2]!); // SIGKILL the host's raylet and workers, mid-workload
-  const res = JSON.parse((await driver).stdout.trim().split("\n").pop()!) as { ok: boolean; count: number; ips: string[]; dead: string[] };
-  assert.equal(res.ok, true);
-  assert.equal(res.count, 300);
-  assert.deepEqual(res.dead, [h[2]!.ip], "the killed host is reported dead");
-  assert.ok(res.ips.includes(h[0]!.ip) && res.ips.includes(h[1]!.ip));
-  // Bring the host back for the tests that follow.
-  await hosts!.exec(h[2]!, [node, CLI, "start", `--address=${h[0]!.ip}:6379`, `--node-ip-address=${h[2]!.ip}`, "--num-cpus=2"],
-    { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+  try {
+    const res = JSON.parse((await driver).stdout.trim().split("\n").pop()!) as { ok: boolean; count: number; ips: string[]; dead: string[] };
+    assert.equal(res.ok, true);
+    assert.equal(res.count, 300);
+    assert.deepEqual(res.dead, [h[2]!.ip], "the killed host is reported dead");
+    assert.ok(res.ips.includes(h[0]!.ip) && res.ips.includes(h[1]!.ip));
+  } finally {
+    // Bring the host back for the tests that follow.
+    await hosts!.exec(h[2]!, [node, CLI, "start", `--address=${h[0]!.ip}:6379`, `--node-ip-address=${h[2]!.ip}`, "--num-cpus=2"],
+      { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+  }
 });
 
 test("a join with a wrong or missing token is refused and says which", { skip }, async () => {
@@ -81,4 +85,32 @@ test("stop stops this host's processes only, and leaves none behind", { skip }, 
   assert.ok(hosts!.pids(h0).length > 0 && hosts!.pids(h1).length > 0, "other hosts keep running");
   for (const h of [h1, h0]) await hosts!.exec(h, [node, CLI, "stop"]);
   for (const h of hosts!.hosts) assert.deepEqual(hosts!.pids(h), [], `no process left on ${h.name}`);
+});
+
+test("--block exits non-zero when a daemon dies; a node whose head is gone retries, then exits", { skip }, async () => {
+  const [h0, h1, h2] = hosts!.hosts as [Host, Host, Host];
+  await hosts!.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=1"]);
+  const tok = (await hosts!.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
+  const env = { ...process.env, STINGRAY_AUTH_TOKEN: tok, STINGRAY_GCS_RECONNECT_TIMEOUT_MS: "1500" };
+  await hosts!.exec(h1, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h1.ip}`, "--num-cpus=1"], { env });
+  // A blocking node on h2: it stays in the foreground until one of its daemons dies.
+  const blocking = hosts!.spawn(h2, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h2.ip}`, "--num-cpus=1", "--block"], { env });
+  let blockOut = "";
+  blocking.stdout!.on("data", (d: Buffer) => { blockOut += d.toString(); });
+  blocking.stderr!.on("data", (d: Buffer) => { blockOut += d.toString(); });
+  for (let i = 0; i < 100 && !blockOut.includes("watching the daemons"); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(blockOut, /watching the daemons/);
+  const exited = new Promise<number | null>((r) => blocking.once("exit", (code) => r(code)));
+  const rayletPid = hosts!.pids(h2).find((p) => { try { return /raylet\/main\.ts/.test(fs.readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; } });
+  assert.ok(rayletPid, "the blocking node's raylet runs");
+  process.kill(rayletPid, "SIGKILL");
+  assert.notEqual(await exited, 0, "--block exits non-zero when its raylet dies");
+  assert.match(blockOut, /raylet \(pid \d+\) exited/);
+  // Now the head disappears: h1's raylet retries for 1.5 s, then exits cleanly.
+  hosts!.killAll(h0);
+  for (let i = 0; i < 100 && hosts!.pids(h1).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(hosts!.pids(h1), [], "the orphaned node shut itself down");
+  const log = (await hosts!.exec(h1, ["sh", "-c", "cat /tmp/stingray/session_latest/logs/raylet.log"])).stdout;
+  assert.match(log, /retrying for 1\.5s/);
+  assert.match(log, /did not come back within 1\.5s/);
 });
