@@ -17,6 +17,8 @@ import { AuthError, RuntimeStateError, ValueError } from "../common/errors.ts";
 export interface InitOptions {
   /** undefined: start a local cluster; "auto": the cluster running on this host; "host:port": a GCS. */
   address?: string;
+  /** Ray's old name for `address` (seed 000: `ray.init(redis_address=...)`). */
+  redisAddress?: string;
   numCpus?: number;
   numGpus?: number;
   resources?: Record<string, number>;
@@ -76,7 +78,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   }
   if (o.logToDriver !== undefined) setConfig("log_to_driver", o.logToDriver);
   const tempDir = o.tempDir ?? defaultTempDir();
-  const address = o.address ?? process.env.STINGRAY_ADDRESS;
+  const address = o.address ?? o.redisAddress ?? process.env.STINGRAY_ADDRESS;
   let gcsHost: string, gcsPort: number, token: string, sessionDir: string, rayletPort: number | undefined;
   let daemons: DaemonHandle[] = [];
   let nodeIp = "127.0.0.1";
@@ -127,6 +129,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   const cw = new CoreWorker({
     mode: "driver", workerId, jobId, namespace, nodeId: local.nodeId, nodeIp, sessionDir, token, gcs, raylet,
     logToDriver: o.logToDriver ?? config("log_to_driver"),
+    portRange: local.workerPorts?.length === 2 ? [local.workerPorts[0]!, local.workerPorts[1]!] : undefined,
   });
   await cw.start();
   setCoreWorker(cw);

@@ -75,6 +75,8 @@ export const NodeInfo = obj({
   nodeId: str, ip: str, hostname: str, port: int, state: oneOf(["ALIVE", "DEAD"] as const),
   resources: Resources, available: Resources, labels: record(str), isHead: bool,
   startTime: num, deathReason: opt(str), objectStoreDir: opt(str), sessionDir: str,
+  /** Ports that processes on this node (workers, drivers) may listen on; any when absent. */
+  workerPorts: opt(arr(int)),
 });
 export type NodeInfo = Infer<typeof NodeInfo>;
 

@@ -108,6 +108,7 @@ export class Raylet {
       nodeId: this.opts.nodeId, ip: this.opts.nodeIp, hostname: os.hostname(), port: this.port, state: "ALIVE",
       resources: this.scheduler.total, available: { ...this.scheduler.available }, labels: this.opts.labels,
       isHead: this.opts.isHead, startTime: Date.now(), objectStoreDir: this.store.dir, sessionDir: this.opts.sessionDir,
+      workerPorts: this.opts.minWorkerPort && this.opts.maxWorkerPort ? [this.opts.minWorkerPort, this.opts.maxWorkerPort] : undefined,
     };
     this.nodeInfo = node;
     await this.gcs.request("gcs.RegisterNode", { node });
@@ -175,6 +176,7 @@ export class Raylet {
           STINGRAY_SESSION_DIR: this.opts.sessionDir,
           STINGRAY_GCS_ADDRESS: `${this.opts.gcsHost}:${this.opts.gcsPort}`,
           STINGRAY_WORKER_PORT: String(this.allocWorkerPort()),
+          STINGRAY_WORKER_PORT_RANGE: this.opts.minWorkerPort && this.opts.maxWorkerPort ? `${this.opts.minWorkerPort}-${this.opts.maxWorkerPort}` : "",
         };
         const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
         const pid = child.pid ?? -1;

@@ -36,6 +36,8 @@ export interface CoreWorkerOptions {
   gcs: Connection;
   raylet: Connection;
   listenPort?: number;
+  /** Inclusive port range to listen in (the node's --min/--max-worker-port); any port when absent. */
+  portRange?: [number, number] | undefined;
   logToDriver?: boolean;
 }
 
@@ -141,8 +143,7 @@ export class CoreWorker {
   /** Start serving requests from other processes (object lookups, pushed tasks). */
   async start(): Promise<void> {
     const host = this.opts.nodeIp === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0";
-    this.rpc = await listen({ host, port: this.opts.listenPort ?? 0, token: this.opts.token,
-      onConnection: (c) => this.accept(c) });
+    this.rpc = await this.listenInRange(host);
     this.address = { nodeId: this.opts.nodeId, host: this.opts.nodeIp, port: this.rpc.port, workerId: this.opts.workerId };
     this.accept(this.opts.raylet);
     if (this.opts.mode === "driver") {
@@ -151,6 +152,31 @@ export class CoreWorker {
         await this.opts.gcs.request("gcs.Subscribe", { channel: "logs", key: this.opts.jobId });
       }
     }
+  }
+
+  /** Listen on the preferred port, else the next free one in the node's range, else any. */
+  private async listenInRange(host: string): Promise<RpcServer> {
+    const range = this.opts.portRange;
+    const first = this.opts.listenPort ?? 0;
+    const candidates: number[] = [];
+    if (range) {
+      const [lo, hi] = range;
+      const start = first >= lo && first <= hi ? first : lo + Math.floor(Math.random() * (hi - lo + 1));
+      for (let i = 0; i <= hi - lo && candidates.length < 200; i++) candidates.push(lo + ((start - lo + i) % (hi - lo + 1)));
+    } else {
+      candidates.push(first);
+    }
+    let last: unknown;
+    for (const port of candidates) {
+      try {
+        return await listen({ host, port, token: this.opts.token, onConnection: (c) => this.accept(c) });
+      } catch (e) {
+        last = e;
+        if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
+      }
+    }
+    throw new RuntimeStateError(`no free port in the worker port range ${range?.join("-")} (${(last as Error).message}); ` +
+      "widen --min-worker-port/--max-worker-port");
   }
 
   private accept(conn: Connection): void {

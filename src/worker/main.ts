@@ -18,6 +18,11 @@ function env(name: string): string {
   return v;
 }
 
+function parseRange(v: string | undefined): [number, number] | undefined {
+  const m = /^(\d+)-(\d+)$/.exec(v ?? "");
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
 const token = env("STINGRAY_AUTH_TOKEN");
 const workerId = env("STINGRAY_WORKER_ID");
 const [gcsHost, gcsPort] = env("STINGRAY_GCS_ADDRESS").split(":") as [string, string];
@@ -32,6 +37,7 @@ const cw = new CoreWorker({
   mode: "worker", workerId, jobId: "", namespace: "default", nodeId: env("STINGRAY_NODE_ID"),
   nodeIp: env("STINGRAY_NODE_IP"), sessionDir: env("STINGRAY_SESSION_DIR"), token, gcs, raylet,
   listenPort: Number(process.env.STINGRAY_WORKER_PORT ?? 0),
+  portRange: parseRange(process.env.STINGRAY_WORKER_PORT_RANGE),
 });
 setCoreWorker(cw);
 await cw.start();

@@ -114,3 +114,20 @@ test("--block exits non-zero when a daemon dies; a node whose head is gone retri
   assert.match(log, /retrying for 1\.5s/);
   assert.match(log, /did not come back within 1\.5s/);
 });
+
+test("seed 004's fixed ports: every listening port is one the flags gave", { skip }, async () => {
+  const h2 = hosts!.hosts[2]!;
+  await hosts!.exec(h2, [node, CLI, "stop", "--force"]);
+  const out = await hosts!.exec(h2, [node, CLI, "start", "--head", "--max-worker-port=10099", "--node-manager-port=20000",
+    "--object-manager-port=20001", "--dashboard-host=0.0.0.0", "--redis-shard-ports=20002,20003,20004,20005,20006,20007",
+    `--node-ip-address=${h2.ip}`, "--num-cpus=2"]);
+  assert.match(out.stderr, /--redis-shard-ports has no meaning in Stingray/);
+  const { stdout } = await hosts!.exec(h2, [node, path.join(ROOT, "test/fixtures/drivers/node_ips.ts")], { cwd: ROOT });
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!).ips, [h2.ip]);
+  const ss = (await hosts!.exec(h2, ["ss", "-Hltn"])).stdout;
+  const ports = [...ss.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1]));
+  assert.ok(ports.includes(6379) && ports.includes(20000), `head ports listen: ${ports.join(",")}`);
+  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && !(p >= 10002 && p <= 10099));
+  assert.deepEqual(stray, [], "no process listens outside the given ports");
+  await hosts!.exec(h2, [node, CLI, "stop"]);
+});

@@ -14,8 +14,8 @@ import { connect } from "../../protocol/connection.ts";
 
 export const START_FLAGS: FlagSpec = {
   head: { type: "boolean", help: "Start the head node (GCS + raylet)." },
-  address: { type: "string", help: "Join the cluster whose head is at HOST:PORT." },
-  port: { type: "string", help: "Head: GCS port (default 6379)." },
+  address: { type: "string", help: "Join the cluster whose head is at HOST:PORT.", alias: ["redis-address"] },
+  port: { type: "string", help: "Head: GCS port (default 6379).", alias: ["redis-port"] },
   "num-cpus": { type: "string", help: "CPUs this node offers (default: all)." },
   "num-gpus": { type: "string", help: "GPUs this node offers (default: what nvidia-smi reports)." },
   resources: { type: "string", help: "Custom resources as JSON, e.g. '{\"accelerator\": 1}'." },
@@ -55,8 +55,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     objectStoreMemory: num("start", "object-store-memory", v["object-store-memory"]),
   };
   const labels = json("start", "labels", v.labels) as Record<string, string> | undefined;
-  const minWorkerPort = num("start", "min-worker-port", v["min-worker-port"]);
-  const maxWorkerPort = num("start", "max-worker-port", v["max-worker-port"]);
+  // Ray's default worker port range, so a node's listening ports are predictable (fixed-port
+  // Docker deployments publish exactly these).
+  const minWorkerPort = num("start", "min-worker-port", v["min-worker-port"]) ?? 10002;
+  const maxWorkerPort = num("start", "max-worker-port", v["max-worker-port"]) ?? 19999;
+  if (minWorkerPort > maxWorkerPort) throw new UsageError(`stingray start: --min-worker-port (${minWorkerPort}) is above --max-worker-port (${maxWorkerPort})`);
   const nodeManagerPort = num("start", "node-manager-port", v["node-manager-port"]);
   const block = v.block === true;
   let daemons: DaemonHandle[];
