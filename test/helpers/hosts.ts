@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 
 const run = promisify(execFile);
+const REPO_ROOT = new URL("../..", import.meta.url).pathname;
 
 export interface Host { name: string; ns: string; ip: string; mnt: string }
 
@@ -38,10 +39,14 @@ export class TestHosts {
     return undefined;
   }
 
-  static async create(n: number): Promise<TestHosts> {
+  /**
+   * `keep`: directories that must stay visible inside the hosts even though each host mounts a
+   * private tmpfs on /tmp (the repository itself may live under /tmp, as in a CI clone).
+   */
+  static async create(n: number, keep: string[] = [REPO_ROOT]): Promise<TestHosts> {
     const t = new TestHosts();
     try {
-      t.setUp(n);
+      t.setUp(n, keep.map((k) => fs.realpathSync(k)));
     } catch (e) {
       await t.destroy();
       throw e;
@@ -49,7 +54,7 @@ export class TestHosts {
     return t;
   }
 
-  private setUp(n: number): void {
+  private setUp(n: number, keep: string[]): void {
     sh("ip", "link", "add", this.bridge, "type", "bridge");
     sh("ip", "addr", "add", `${this.subnet}.1/24`, "dev", this.bridge);
     sh("ip", "link", "set", this.bridge, "up");
@@ -72,8 +77,18 @@ export class TestHosts {
       sh("ip", "netns", "exec", host.ns, "ip", "link", "set", "eth0", "up");
       sh("ip", "netns", "exec", host.ns, "ip", "link", "set", "lo", "up");
       fs.writeFileSync(host.mnt, "");
-      sh("unshare", `--mount=${host.mnt}`, "--propagation", "private", "sh", "-c",
-        "mount -t tmpfs none /tmp && mount -t tmpfs none /dev/shm");
+      const hidden = keep.filter((k) => k === "/tmp" || k.startsWith("/tmp/"));
+      const stash = `/run/srkeep-${name}`;
+      const q = (x: string): string => `'${x.replace(/'/g, "'\\''")}'`;
+      const script = [
+        "set -e",
+        ...hidden.flatMap((k, j) => [`mkdir -p ${stash}/${j}`, `mount --bind ${q(k)} ${stash}/${j}`]),
+        "mount -t tmpfs none /tmp",
+        ...hidden.flatMap((k, j) => [`mkdir -p ${q(k)}`, `mount --bind ${stash}/${j} ${q(k)}`]),
+        "mount -t tmpfs none /dev/shm",
+      ].join("\n");
+      if (hidden.length) fs.mkdirSync(stash, { recursive: true });
+      sh("unshare", `--mount=${host.mnt}`, "--propagation", "private", "sh", "-c", script);
     }
   }
 
@@ -121,6 +136,7 @@ export class TestHosts {
       trySh("ip", "netns", "del", h.ns);
       trySh("umount", h.mnt);
       try { fs.rmSync(h.mnt, { force: true }); } catch { /* gone */ }
+      try { fs.rmSync(`/run/srkeep-${h.name}`, { recursive: true, force: true }); } catch { /* gone */ }
     }
     trySh("ip", "link", "del", this.bridge);
   }

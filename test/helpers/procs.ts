@@ -4,10 +4,17 @@
  */
 import fs from "node:fs";
 
+function netns(pid: string): string | undefined {
+  try { return fs.readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
+}
+
+/** Stingray processes on this host (this network namespace: test hosts in other namespaces are other machines). */
 export function stingrayPids(): number[] {
   const out: number[] = [];
+  const mine = netns("self");
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
+    if (mine && netns(d) !== mine) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8");
       if (/src\/(gcs|raylet|worker)\/main\.ts/.test(cmd)) out.push(Number(d));
