@@ -103,6 +103,19 @@ export class GcsServer {
     },
     "gcs.FinishJob": ({ jobId }) => { this.finishJob(jobId); return {}; },
     "gcs.GetAllJobs": () => ({ jobs: [...this.jobs.values()] }),
+    "gcs.GetClusterStatus": () => {
+      const demands = new Map<string, { shape: Record<string, number>; count: number; infeasible: boolean }>();
+      for (const n of this.nodes.alive()) {
+        for (const [list, infeasible] of [[n.pending, false], [n.infeasible, true]] as const) {
+          for (const shape of list) {
+            const k = `${infeasible}|${JSON.stringify(Object.entries(shape).sort())}`;
+            const d = demands.get(k);
+            if (d) d.count++; else demands.set(k, { shape, count: 1, infeasible });
+          }
+        }
+      }
+      return { nodes: [...this.nodes.nodes.values()].map((n) => n.info), demands: [...demands.values()] };
+    },
     "gcs.KvPut": ({ ns, key, value, overwrite }) => {
       const k = `${ns}\u0000${key}`;
       if (!overwrite && this.opts.storage.get("kv", k) !== undefined) return { added: false };

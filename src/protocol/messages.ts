@@ -119,6 +119,9 @@ export const METHODS = {
     obj({ jobId: str })),
   "gcs.FinishJob": m(obj({ jobId: str }), Ok),
   "gcs.GetAllJobs": m(Empty, obj({ jobs: arr(JobInfo) })),
+  /** Nodes plus the cluster's resource demands, for `stingray status` and (later) the autoscaler. */
+  "gcs.GetClusterStatus": m(Empty, obj({ nodes: arr(NodeInfo),
+    demands: arr(obj({ shape: Resources, count: int, infeasible: bool })) })),
   "gcs.KvPut": m(obj({ ns: str, key: str, value: bin, overwrite: bool }), obj({ added: bool })),
   "gcs.KvGet": m(obj({ ns: str, key: str }), obj({ value: opt(bin) })),
   "gcs.KvDel": m(obj({ ns: str, key: str }), obj({ deleted: bool })),

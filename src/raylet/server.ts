@@ -67,7 +67,8 @@ export class Raylet {
   private timers: NodeJS.Timeout[] = [];
   private nextReq = 1;
   private lastReport = "";
-  private infeasible: Record<string, number>[] = [];
+  /** Infeasible request shapes by key, with when they were last asked for (submitters retry every second). */
+  private infeasible = new Map<string, { shape: Record<string, number>; seen: number }>();
   private nextPort: number;
   private stopping = false;
 
@@ -371,11 +372,14 @@ export class Raylet {
   private report(): void {
     const available = { ...this.scheduler.available };
     const pending = this.scheduler.pendingShapes();
-    const key = JSON.stringify([available, pending, this.infeasible]);
+    const now = Date.now();
+    for (const [k, v] of this.infeasible) if (now - v.seen > 5000) this.infeasible.delete(k);
+    const infeasible = [...this.infeasible.values()].map((v) => v.shape);
+    const key = JSON.stringify([available, pending, infeasible]);
     if (key === this.lastReport) return;
     this.lastReport = key;
     this.gcs?.notify("gcs.ReportResources", { nodeId: this.opts.nodeId, available, total: this.scheduler.total,
-      pending, infeasible: this.infeasible });
+      pending, infeasible });
   }
 
   private readonly handlers: Handlers = {
@@ -401,7 +405,7 @@ export class Raylet {
         if (target) return { retryAt: target };
       }
       if (placement.kind === "infeasible") {
-        if (!this.infeasible.some((r) => resourceKey(r) === resourceKey(req.resources))) this.infeasible.push(req.resources);
+        this.infeasible.set(resourceKey(req.resources), { shape: req.resources, seen: Date.now() });
         return { infeasible: placement.reason };
       }
       return new Promise<Res<"raylet.RequestWorkerLease">>((resolve, reject) => {

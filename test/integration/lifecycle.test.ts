@@ -63,6 +63,19 @@ test("stingray start --head, a driver with address auto, status, and stop", asyn
   assert.deepEqual(JSON.parse(d1.stdout.trim().split("\n").pop()!), { first: 5, scoped: 1 });
   const d2 = await run(process.execPath, [path.join(ROOT, "test/fixtures/drivers/detached_use.ts")], { env, cwd: ROOT });
   assert.deepEqual(JSON.parse(d2.stdout.trim().split("\n").pop()!), { second: 6, scoped: "NameError" });
+  // An infeasible demand shows up in status while its driver waits.
+  const waiting = spawn(process.execPath, [path.join(ROOT, "test/fixtures/drivers/infeasible.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    await new Promise<void>((resolve) => waiting.stdout.on("data", (d: Buffer) => { if (d.toString().includes("submitted")) resolve(); }));
+    let text = "";
+    for (let i = 0; i < 40 && !/infeasible/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      text = (await run(process.execPath, [CLI, "status"], { env })).stdout;
+    }
+    assert.match(text, /Demands:\n \{"CPU":1,"GPU":8\}: \d+\+ infeasible pending tasks\/actors/);
+  } finally {
+    waiting.kill("SIGKILL");
+  }
   const st = await run(process.execPath, [CLI, "status"], { env });
   assert.match(st.stdout, /Node status/);
   assert.match(st.stdout, /Active:\n 1 node_\w+ \(127\.0\.0\.1, head\)/);

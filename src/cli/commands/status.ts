@@ -39,8 +39,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
   const gcs = await connect({ host, port, token, role: "cli", id: "status" });
   try {
-    const { nodes } = await gcs.request("gcs.GetAllNodes", {});
-    process.stdout.write(renderStatus(nodes, []));
+    const { nodes, demands } = await gcs.request("gcs.GetClusterStatus", {});
+    process.stdout.write(renderStatus(nodes, demands));
   } finally {
     gcs.close();
   }
@@ -59,7 +59,10 @@ export function renderStatus(nodes: NodeInfo[], demands: Array<{ shape: Record<s
     const isBytes = k === "memory" || k === "object_store_memory";
     return isBytes ? ` ${bytes(used)}/${bytes(total[k]!)} ${k}` : ` ${used.toFixed(1)}/${total[k]!.toFixed(1)} ${k}`;
   });
-  const d = demands.length ? demands.map((x) => ` ${JSON.stringify(x.shape)}: ${x.count}+ ${x.infeasible ? "infeasible " : ""}pending tasks/actors`) : [" (no resource demands)"];
+  const d = demands.length
+    ? demands.map((x) => ` ${JSON.stringify(x.shape)}: ${x.count}+ ${x.infeasible ? "infeasible " : ""}pending tasks/actors` +
+      (x.infeasible ? " (no node can ever run these: lower the request or add a node that has the resources)" : ""))
+    : [" (no resource demands)"];
   return `======== Cluster status: ${new Date().toISOString().replace("T", " ").slice(0, 19)} ========\n` +
     `Node status\n${line}\nActive:\n` +
     (alive.map((n) => ` 1 node_${n.nodeId} (${n.ip}${n.isHead ? ", head" : ""})`).join("\n") || " (no active nodes)") +
