@@ -25,6 +25,8 @@ export interface TaskOptionsInput {
   maxCalls?: number;
   runtimeEnv?: { envVars?: Record<string, string> };
   scheduling?: Scheduling;
+  /** Run only on nodes whose labels match: { zone: "a" } or { zone: "!a" } to exclude. */
+  labelSelector?: Record<string, string>;
   name?: string;
 }
 
@@ -41,12 +43,13 @@ export interface ActorOptionsInput {
   maxConcurrency?: number;
   runtimeEnv?: { envVars?: Record<string, string> };
   scheduling?: Scheduling;
+  labelSelector?: Record<string, string>;
 }
 
 const TASK_KEYS = new Set(["numCpus", "numGpus", "memory", "resources", "maxRetries", "retryExceptions",
-  "numReturns", "maxCalls", "runtimeEnv", "scheduling", "name"]);
+  "numReturns", "maxCalls", "runtimeEnv", "scheduling", "labelSelector", "name"]);
 const ACTOR_KEYS = new Set(["numCpus", "numGpus", "memory", "resources", "name", "namespace", "lifetime",
-  "maxRestarts", "maxTaskRetries", "maxConcurrency", "runtimeEnv", "scheduling"]);
+  "maxRestarts", "maxTaskRetries", "maxConcurrency", "runtimeEnv", "scheduling", "labelSelector"]);
 
 function nonNeg(where: string, key: string, v: unknown): void {
   if (v === undefined) return;
@@ -87,6 +90,12 @@ function checkCommon(where: string, o: TaskOptionsInput | ActorOptionsInput): vo
   if (env !== undefined) {
     for (const [k, v] of Object.entries(env)) {
       if (typeof v !== "string") throw new ValueError(`${where}: runtimeEnv.envVars.${k} must be a string`);
+    }
+  }
+  if (o.labelSelector !== undefined) {
+    if (typeof o.labelSelector !== "object" || o.labelSelector === null) throw new ValueError(`${where}: options.labelSelector must be an object like { "zone": "a" }`);
+    for (const [k, v] of Object.entries(o.labelSelector)) {
+      if (typeof v !== "string") throw new ValueError(`${where}: options.labelSelector.${k} must be a string`);
     }
   }
   const s = o.scheduling;
@@ -132,8 +141,9 @@ export function resourcesOf(o: { numCpus?: number | undefined; numGpus?: number 
   return r;
 }
 
-export function strategyOf(s: Scheduling | undefined): SchedulingStrategy | undefined {
-  if (s === undefined || s === "DEFAULT") return undefined;
-  if (s === "SPREAD") return { type: "SPREAD" };
-  return { type: "NODE_AFFINITY", nodeId: s.nodeId, soft: s.soft ?? false };
+export function strategyOf(s: Scheduling | undefined, labels?: Record<string, string>): SchedulingStrategy | undefined {
+  if ((s === undefined || s === "DEFAULT") && !labels) return undefined;
+  if (s === undefined || s === "DEFAULT") return { type: "DEFAULT", labels };
+  if (s === "SPREAD") return { type: "SPREAD", labels };
+  return { type: "NODE_AFFINITY", nodeId: s.nodeId, soft: s.soft ?? false, labels };
 }

@@ -100,7 +100,7 @@ class RemoteFunctionImpl {
       retryExceptions: o.retryExceptions ?? false,
       envVars: o.runtimeEnv?.envVars ?? defaultEnvVars,
       maxCalls: o.maxCalls,
-      strategy: strategyOf(o.scheduling),
+      strategy: strategyOf(o.scheduling, o.labelSelector),
     });
     if (streaming) return new ObjectRefGenerator(taskId);
     if ((o.numReturns ?? 1) === 1) return refs[0];
@@ -129,7 +129,7 @@ class ActorClassImpl {
     const actorId = cw.createActor(d, args, {
       className, resources: resourcesOf(o, 0), name: o.name, namespace: o.namespace,
       detached: o.lifetime === "detached", maxRestarts: o.maxRestarts ?? 0, maxTaskRetries,
-      maxConcurrency: o.maxConcurrency, envVars: o.runtimeEnv?.envVars ?? defaultEnvVars, strategy: strategyOf(o.scheduling),
+      maxConcurrency: o.maxConcurrency, envVars: o.runtimeEnv?.envVars ?? defaultEnvVars, strategy: strategyOf(o.scheduling, o.labelSelector),
     });
     return makeActorHandle(new ActorHandleBase(actorId, className, d.descriptor as FunctionDescriptorWire, maxTaskRetries));
   }

@@ -10,6 +10,7 @@ import type { GcsStorage } from "./storage.ts";
 import type { PubSub } from "./pubsub.ts";
 import { config } from "../common/config.ts";
 import { fits } from "../common/resources.ts";
+import { matchesLabels } from "../common/labels.ts";
 import type { Logger } from "../common/log.ts";
 
 export interface NodeEntry {
@@ -71,8 +72,8 @@ export class NodeManager {
   }
 
   /** Pick a node for `request`: prefer `preferred`, then the node with the most free CPU that fits now, else any that could ever fit. */
-  pick(request: Resources, preferred?: string, soft = true): NodeEntry | undefined {
-    const alive = this.alive();
+  pick(request: Resources, preferred?: string, soft = true, selector?: Record<string, string>): NodeEntry | undefined {
+    const alive = this.alive().filter((n) => matchesLabels(n.info.labels, selector));
     if (preferred) {
       const p = alive.find((n) => n.info.nodeId === preferred);
       if (p && fits(request, p.info.resources)) return p;

@@ -176,11 +176,11 @@ export class GcsServer {
       lease: async (actorId, jobId, resources, spec: TaskSpec): Promise<LeaseGrant | { infeasible: string }> => {
         const strat = spec.strategy;
         let node = this.nodes.pick(resources, strat?.type === "NODE_AFFINITY" ? strat.nodeId : undefined,
-          strat?.soft ?? true);
+          strat?.soft ?? true, strat?.labels);
         for (let hop = 0; hop < 3; hop++) {
           if (!node?.conn) {
             const total = this.nodes.alive().map((n) => `${n.info.ip}: {${formatResources(n.info.resources)}}`).join("; ");
-            return { infeasible: `no alive node has them (nodes: ${total || "none"})` };
+            return { infeasible: `no alive node has them${strat?.labels ? ` with labels ${JSON.stringify(strat.labels)}` : ""} (nodes: ${total || "none"})` };
           }
           const reply = await node.conn.request("raylet.RequestWorkerLease", {
             jobId, resources, actorId, envHash: envHash(spec.envVars), envVars: spec.envVars,

@@ -38,6 +38,8 @@ export type ArgSpec = Infer<typeof ArgSpec>;
 export const SchedulingStrategy = obj({
   type: oneOf(["DEFAULT", "SPREAD", "NODE_AFFINITY"] as const),
   nodeId: opt(str), soft: opt(bool),
+  /** Node labels the node must have: "value" to match, "!value" to exclude. */
+  labels: opt(record(str)),
 });
 export type SchedulingStrategy = Infer<typeof SchedulingStrategy>;
 

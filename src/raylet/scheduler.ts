@@ -7,6 +7,7 @@
  * instance ids so tasks can be given CUDA_VISIBLE_DEVICES.
  */
 import { add, fits, subtract, normalize, type ResourceSet } from "../common/resources.ts";
+import { matchesLabels } from "../common/labels.ts";
 
 export interface LeaseRequest {
   id: number;
@@ -15,7 +16,7 @@ export interface LeaseRequest {
   grant(gpuIds: number[]): void;
 }
 
-export interface ClusterNodeView { nodeId: string; total: ResourceSet; available: ResourceSet; alive: boolean }
+export interface ClusterNodeView { nodeId: string; total: ResourceSet; available: ResourceSet; alive: boolean; labels?: Record<string, string> }
 
 export type Placement =
   | { kind: "local" }
@@ -38,10 +39,12 @@ export class LocalScheduler {
    * Where should a request go? Local if this node could ever hold it and has room now (or no
    * other node has room now); another node with room now otherwise; infeasible if no node could.
    */
-  place(resources: ResourceSet, selfId: string, cluster: ClusterNodeView[], spread = false): Placement {
-    const localEver = fits(resources, this.total);
+  place(resources: ResourceSet, selfId: string, cluster: ClusterNodeView[], spread = false,
+    selector?: Record<string, string>, selfLabels?: Record<string, string>): Placement {
+    const selfOk = matchesLabels(selfLabels, selector);
+    const localEver = selfOk && fits(resources, this.total);
     const localNow = localEver && fits(resources, this.available) && this.queue.length === 0;
-    const others = cluster.filter((n) => n.alive && n.nodeId !== selfId);
+    const others = cluster.filter((n) => n.alive && n.nodeId !== selfId && matchesLabels(n.labels, selector));
     if (spread) {
       const candidates = [...others.filter((n) => fits(resources, n.available))];
       if (localNow) return { kind: "local" };
@@ -54,7 +57,9 @@ export class LocalScheduler {
     if (localEver) return { kind: "local" };
     const ever = others.find((n) => fits(resources, n.total));
     if (ever) return { kind: "spill", nodeId: ever.nodeId };
-    return { kind: "infeasible", reason: "no node in the cluster has that many resources" };
+    return { kind: "infeasible", reason: selector && !selfOk && others.length === 0
+      ? `no node in the cluster has the labels ${JSON.stringify(selector)}`
+      : "no node in the cluster has that many resources" };
   }
 
   enqueue(req: LeaseRequest): void {

@@ -363,7 +363,7 @@ export class Raylet {
   private async refreshCluster(): Promise<void> {
     try {
       const { nodes } = await this.gcs.request("gcs.GetAllNodes", {});
-      this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: n.available, alive: n.state === "ALIVE" }));
+      this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: n.available, alive: n.state === "ALIVE", labels: n.labels }));
       this.nodeAddrs = new Map(nodes.map((n) => [n.nodeId, { nodeId: n.nodeId, host: n.ip, port: n.port, workerId: "raylet" }]));
     } catch { /* GCS restarting; keep the old view */ }
   }
@@ -399,7 +399,8 @@ export class Raylet {
         if (target && alive) return { retryAt: target };
         if (!strat.soft) return { infeasible: `node ${strat.nodeId} (hard node affinity) is not alive` };
       }
-      const placement = this.scheduler.place(req.resources, this.opts.nodeId, this.cluster, strat?.type === "SPREAD");
+      const placement = this.scheduler.place(req.resources, this.opts.nodeId, this.cluster, strat?.type === "SPREAD",
+        strat?.labels, this.opts.labels);
       if (placement.kind === "spill") {
         const target = this.nodeAddrs.get(placement.nodeId);
         if (target) return { retryAt: target };

@@ -53,3 +53,17 @@ test("placement: local, spillback, infeasible", () => {
   s.enqueue({ id: 1, resources: { CPU: 2 }, grant: () => {} });
   assert.deepEqual(s.place({ CPU: 1 }, "self", cluster), { kind: "spill", nodeId: "gpu" });
 });
+
+test("label selectors pick nodes by label, with ! to exclude", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  const cluster: ClusterNodeView[] = [
+    { nodeId: "self", total: { CPU: 2 }, available: { CPU: 2 }, alive: true, labels: { zone: "a" } },
+    { nodeId: "b1", total: { CPU: 2 }, available: { CPU: 2 }, alive: true, labels: { zone: "b" } },
+  ];
+  assert.deepEqual(s.place({ CPU: 1 }, "self", cluster, false, { zone: "a" }, { zone: "a" }), { kind: "local" });
+  assert.deepEqual(s.place({ CPU: 1 }, "self", cluster, false, { zone: "b" }, { zone: "a" }), { kind: "spill", nodeId: "b1" });
+  assert.deepEqual(s.place({ CPU: 1 }, "self", cluster, false, { zone: "!a" }, { zone: "a" }), { kind: "spill", nodeId: "b1" });
+  const none = s.place({ CPU: 1 }, "self", cluster, false, { zone: "c" }, { zone: "a" });
+  assert.equal(none.kind, "infeasible");
+  assert.match((none as { reason: string }).reason, /labels \{"zone":"c"\}/);
+});
