@@ -13,7 +13,7 @@ import { PubSub } from "./pubsub.ts";
 import type { GcsStorage } from "./storage.ts";
 import { logger } from "../common/log.ts";
 import { randomId } from "../common/ids.ts";
-import { ProtocolError } from "../common/errors.ts";
+import { NodeDiedError, ProtocolError } from "../common/errors.ts";
 import { formatResources } from "../common/resources.ts";
 
 const log = logger("gcs");
@@ -83,6 +83,12 @@ export class GcsServer {
 
   private readonly handlers: Handlers = {
     "gcs.RegisterNode": ({ node }, conn) => {
+      if (this.nodes.nodes.get(node.nodeId)?.info.state === "DEAD") {
+        // Its tasks were retried and its actors restarted elsewhere; letting it back would leave
+        // duplicates. As in Ray, a dead node id stays dead: the node must restart.
+        throw new NodeDiedError(`node ${node.nodeId} (${node.ip}) was marked dead ` +
+          `(${this.nodes.nodes.get(node.nodeId)?.info.deathReason ?? "unknown reason"}); restart it with \`stingray start\``);
+      }
       this.nodes.register(node, conn);
       this.actors.retryPending();
       return { clusterId: this.clusterId };

@@ -17,7 +17,7 @@ import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner 
 import { ObjectStore } from "../object_store/store.ts";
 import { logger } from "../common/log.ts";
 import { config } from "../common/config.ts";
-import { ProtocolError, ConnectionError, ObjectLostError } from "../common/errors.ts";
+import { ProtocolError, ConnectionError, NodeDiedError, ObjectLostError } from "../common/errors.ts";
 import { uniqueId } from "../common/ids.ts";
 import { resourceKey } from "../common/resources.ts";
 
@@ -146,7 +146,9 @@ export class Raylet {
       this.lastReport = "";
       log.info("reconnected to the GCS");
     } catch (e) {
-      log.error(`the GCS did not come back within ${timeout / 1000}s (${(e as Error).message}); shutting down this node`);
+      log.error(e instanceof NodeDiedError
+        ? `the GCS refused this node: ${e.message}; shutting down`
+        : `the GCS did not come back within ${timeout / 1000}s (${(e as Error).message}); shutting down this node`);
       await this.stop();
       process.exit(1);
     }

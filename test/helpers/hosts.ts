@@ -122,6 +122,12 @@ export class TestHosts {
     }
   }
 
+  /** Cut a host off the network (its link goes down; processes keep running), or reconnect it. */
+  partition(host: Host, cut: boolean): void {
+    const i = this.hosts.indexOf(host);
+    sh("ip", "link", "set", `srv${this.tag}${i}`, cut ? "down" : "up");
+  }
+
   /** Kill every process on a host (simulates the machine dying). */
   killAll(host: Host, signal: NodeJS.Signals = "SIGKILL"): void {
     for (const pid of this.pids(host)) { try { process.kill(pid, signal); } catch { /* gone */ } }

@@ -15,7 +15,9 @@ before(async () => {
   if (skip) return;
   hosts = await TestHosts.create(3);
   const [h0, h1, h2] = hosts.hosts as [Host, Host, Host];
-  const out = await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2"]);
+  // A short health-check budget (3 missed pings of 1 s) so the partition test is quick.
+  const out = await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2"],
+    { env: { ...process.env, STINGRAY_HEALTH_CHECK_FAILURE_THRESHOLD: "3" } });
   assert.match(out.stdout, new RegExp(`stingray start --address='${h0.ip.replace(/\./g, "\\.")}:6379'`));
   token = (await hosts.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
   for (const [h, zone] of [[h1, "a"], [h2, "b"]] as const) {
@@ -86,6 +88,34 @@ test("label selectors choose hosts; an actor whose host dies restarts on another
     assert.notEqual(res.second, h[1]!.ip, "the actor came back on another host");
   } finally {
     await hosts!.exec(h[1]!, [node, CLI, "start", `--address=${h[0]!.ip}:6379`, `--node-ip-address=${h[1]!.ip}`, "--num-cpus=2",
+      '--labels={"zone": "a"}'], { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+  }
+});
+
+test("a node cut off the network is marked dead by missed health checks and must restart to rejoin", { skip }, async () => {
+  const [h0, h1] = hosts!.hosts as [Host, Host, Host];
+  const ipRe = h1.ip.replace(/\./g, "\\.");
+  hosts!.partition(h1, true);
+  let status = "";
+  try {
+    for (let i = 0; i < 100 && !status.includes(`(${h1.ip}): missed`); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await hosts!.exec(h0, [node, CLI, "status"])).stdout;
+    }
+    assert.match(status, new RegExp(`node_\\w+ \\(${ipRe}\\): missed 3 health checks`));
+  } finally {
+    hosts!.partition(h1, false);
+  }
+  // Back on the network, the node learns it was declared dead and shuts down (no duplicate actors).
+  const isStingray = (p: number): boolean => { try { return /src\/(raylet|worker)\/main\.ts/.test(fs.readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; } };
+  try {
+    for (let i = 0; i < 150 && hosts!.pids(h1).some(isStingray); i++) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(hosts!.pids(h1).filter(isStingray), [], "the node declared dead shut itself down");
+    const log = (await hosts!.exec(h1, ["sh", "-c", "cat /tmp/stingray/session_latest/logs/raylet.log"])).stdout;
+    assert.match(log, /the GCS refused this node: .*was marked dead/);
+  } finally {
+    await hosts!.exec(h1, [node, CLI, "stop", "--force"]);
+    await hosts!.exec(h1, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h1.ip}`, "--num-cpus=2",
       '--labels={"zone": "a"}'], { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
   }
 });
