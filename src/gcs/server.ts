@@ -5,15 +5,15 @@
  * token; the GCS in turn calls raylets (leases for actors, kills) over the connections they opened,
  * and workers (actor creation) over connections it opens.
  */
-import { listen, connect, type Connection, type RpcServer, type TlsOptions } from "../protocol/connection.ts";
-import type { ActorInfo, Address, JobInfo, MethodName, Req, Res, TaskSpec } from "../protocol/messages.ts";
+import { listen, connect, serve, type Connection, type Handlers, type RpcServer, type TlsOptions } from "../protocol/connection.ts";
+import type { ActorInfo, Address, JobInfo, TaskSpec } from "../protocol/messages.ts";
 import { ActorManager, type ActorClusterClient, type LeaseGrant } from "./actor_manager.ts";
 import { NodeManager } from "./node_manager.ts";
 import { PubSub } from "./pubsub.ts";
 import type { GcsStorage } from "./storage.ts";
 import { logger } from "../common/log.ts";
 import { randomId } from "../common/ids.ts";
-import { NodeDiedError, ProtocolError } from "../common/errors.ts";
+import { NodeDiedError } from "../common/errors.ts";
 import { formatResources } from "../common/resources.ts";
 
 const log = logger("gcs");
@@ -26,8 +26,6 @@ export interface GcsOptions {
   tls?: TlsOptions;
 }
 
-type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
-type Handlers = { [M in MethodName]?: Handler<M> };
 
 export class GcsServer {
   readonly clusterId = randomId(8);
@@ -72,11 +70,7 @@ export class GcsServer {
   }
 
   private accept(conn: Connection): void {
-    conn.onRequest = (method, payload) => {
-      const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
-      if (!h) throw new ProtocolError(`the GCS does not serve ${method}`);
-      return h(payload, conn);
-    };
+    conn.onRequest = serve(this.handlers, "the GCS");
     conn.onNotify = (method, payload) => { void conn.onRequest(method, payload, conn); };
     conn.on("handlerError", (e: Error) => log.error(`handler error: ${e.stack ?? e.message}`));
   }

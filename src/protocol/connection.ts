@@ -34,6 +34,20 @@ export interface TlsOptions { cert: string | Buffer; key: string | Buffer; ca?: 
 export interface PeerInfo { role: string; id: string; [k: string]: unknown }
 
 export type RequestHandler = (method: MethodName, payload: unknown, conn: Connection) => unknown;
+
+/** A typed handler per method a service serves. */
+export type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
+export type Handlers = { [M in MethodName]?: Handler<M> };
+
+/** A request handler that dispatches to `handlers`; other methods get a ProtocolError naming `service`. */
+export function serve(handlers: Handlers, service: string): RequestHandler {
+  const table = handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>;
+  return (method, payload, conn) => {
+    const h = table[method];
+    if (!h) throw new ProtocolError(`${service} does not serve ${method}`);
+    return h(payload, conn);
+  };
+}
 export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;
 
 interface Pending { resolve(v: unknown): void; reject(e: Error): void; method: string }

@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { listen, connect, type Connection, type RpcServer } from "../protocol/connection.ts";
-import type { Address, MethodName, NodeInfo, Req, Res } from "../protocol/messages.ts";
+import { listen, connect, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
+import type { Address, NodeInfo, Req, Res } from "../protocol/messages.ts";
 import { LocalScheduler, type ClusterNodeView } from "./scheduler.ts";
 import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner } from "./worker_pool.ts";
 import { ObjectStore } from "../object_store/store.ts";
@@ -51,8 +51,6 @@ interface Lease {
   actorId?: string | undefined;
 }
 
-type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
-type Handlers = { [M in MethodName]?: Handler<M> };
 
 export class Raylet {
   private opts: RayletOptions;
@@ -241,11 +239,7 @@ export class Raylet {
   }
 
   private accept(conn: Connection): void {
-    conn.onRequest = (method, payload) => {
-      const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
-      if (!h) throw new ProtocolError(`the raylet does not serve ${method}`);
-      return h(payload, conn);
-    };
+    conn.onRequest = serve(this.handlers, "the raylet");
     conn.onNotify = (method, payload) => {
       if (method === "gcs.Published") {
         const p = payload as Req<"gcs.Published">;

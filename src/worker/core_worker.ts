@@ -6,8 +6,8 @@
  * actor calls, resolves ObjectRefs for `get`/`wait`, serves other processes' requests for the
  * objects it owns, and, in worker processes, executes pushed tasks.
  */
-import { connect, listen, type Connection, type RpcServer } from "../protocol/connection.ts";
-import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, MethodName, Req, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
+import { connect, listen, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
+import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, Req, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { ReferenceCounter } from "./reference_counter.ts";
 import "./handles.ts"; // registers the actor-handle serializer
@@ -73,8 +73,6 @@ export interface StreamState {
   waiters: Array<() => void>;
 }
 
-type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => Res<M> | Promise<Res<M>>;
-type Handlers = { [M in MethodName]?: Handler<M> };
 
 export class CoreWorker {
   readonly opts: CoreWorkerOptions;
@@ -182,11 +180,7 @@ export class CoreWorker {
   private accept(conn: Connection): void {
     conn.on("protocolError", (e: Error) => process.stderr.write(`protocol error from ${conn.peer.role} ${conn.remote}: ${e.message}\n`));
     conn.on("handlerError", (e: Error) => process.stderr.write(`handler error: ${e.stack ?? e.message}\n`));
-    conn.onRequest = (method, payload) => {
-      const h = (this.handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>)[method];
-      if (!h) throw new ProtocolError(`a core worker does not serve ${method}`);
-      return h(payload, conn);
-    };
+    conn.onRequest = serve(this.handlers, "a core worker");
     conn.onNotify = (method, payload) => {
       if (method === "worker.GeneratorItem") {
         const p = payload as Req<"worker.GeneratorItem">;

@@ -1,95 +1,207 @@
 /**
  * @module cli/commands/microbenchmark
  * `stingray microbenchmark`: Ray's core microbenchmarks, by Ray's metric names, against a local
- * cluster. Each metric runs several time-boxed trials; a line `<name> <rate> +- <stddev> <unit>`
- * is printed as soon as it is measured (`--json` for machines, `--quick` for smoke runs).
+ * cluster this command starts. Each metric runs a warm-up step, then several time-boxed trials; a
+ * line `<name> <rate> +- <stddev> <unit>` is printed as soon as a metric is measured (`--json`
+ * prints one JSON document at the end instead, `--quick` uses tiny sizes for smoke runs).
+ *
+ * The remote functions and actors live in ./microbenchmark_tasks.ts, which imports only the
+ * public API: their code is shipped to workers.
  */
 import os from "node:os";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { parse, help, type FlagSpec } from "../args.ts";
 import * as ray from "../../api/index.ts";
 import { AsyncTargetActor, ClientActor, TargetActor, noop } from "./microbenchmark_tasks.ts";
 
 const FLAGS: FlagSpec = {
-  quick: { type: "boolean", help: "Tiny sizes and short trials (a smoke test)." },
-  json: { type: "boolean", help: "Print one JSON document instead of lines." },
-  filter: { type: "string", help: "Run only metrics whose name contains this." },
+  quick: { type: "boolean", help: "Tiny sizes and short trials: a smoke run of a few seconds, not a measurement." },
+  json: { type: "boolean", help: "Print one JSON document {metrics, machine} at the end instead of lines." },
+  filter: { type: "string", help: "Run only the metrics whose name contains this substring." },
   help: { type: "boolean", short: "h", help: "Show this help." },
 };
 
-interface Metric { name: string; rate: number; spread: number; unit: string }
+export interface Metric { name: string; rate: number; spread: number; unit: string }
+
+/** One benchmark: `step` does `units` operations; `setup` runs once, untimed, only if the metric is selected. */
+interface Bench {
+  name: string;
+  units: number;
+  unit?: string;
+  setup?: () => Promise<void>;
+  step: () => Promise<unknown>;
+  /** Untimed work between steps (freeing what the step made). */
+  between?: () => Promise<void> | void;
+}
+
+/** A way to run a full V8 collection: refs dropped by a put loop are freed only when V8 collects them. */
+function gcFunction(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === "function") return g;
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    return vm.runInNewContext("gc") as () => void;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function microbenchmarkCommand(argv: string[]): Promise<number> {
   const { values: v } = parse("microbenchmark", argv, FLAGS);
-  if (v.help) { process.stdout.write(help("microbenchmark [--quick] [--json] [--filter S]", "Ray's core microbenchmarks on a local cluster.", FLAGS)); return 0; }
+  if (v.help) {
+    process.stdout.write(help("microbenchmark [--quick] [--json] [--filter SUBSTR]",
+      "Run Ray's core microbenchmarks (tasks, actor calls, put/get/wait) against a local cluster.\n" +
+      "Prints `<name> <rate> +- <stddev> <unit>` per metric. See bench/README.md.", FLAGS));
+    return 0;
+  }
   const quick = v.quick === true;
+  const asJson = v.json === true;
   const filter = (v.filter as string | undefined) ?? "";
   const trials = quick ? 2 : 5;
   const trialMs = quick ? 150 : 1500;
   const batch = quick ? 100 : 1000;
+  const cpus = os.availableParallelism();
+  // n for the 1:n and n:n metrics: one per CPU, at least 2, at most 8 (each actor is a process).
+  const n = Math.max(2, Math.min(cpus, 8));
+  const putBytes = quick ? 10e6 : 400e6;
+  const selected = (name: string): boolean => name.includes(filter);
+
   const metrics: Metric[] = [];
   const emit = (m: Metric): void => {
     metrics.push(m);
-    if (!v.json) process.stdout.write(`${m.name} ${fmt(m.rate)} +- ${fmt(m.spread)} ${m.unit}\n`);
+    if (!asJson) process.stdout.write(`${m.name} ${fmt(m.rate)} +- ${fmt(m.spread)} ${m.unit}\n`);
   };
+
+  // A hung metric should fail the run, not hang it (CI): the exit hook of init() stops the cluster.
+  let current = "local_cluster_init_ms";
+  let deadline = Date.now() + (quick ? 60_000 : 180_000);
+  const watchdog = setInterval(() => {
+    if (Date.now() < deadline) return;
+    process.stderr.write(`stingray microbenchmark: ${current} did not finish in time; giving up\n`);
+    process.exit(1);
+  }, 500);
+  watchdog.unref();
 
   const t0 = performance.now();
-  const cpus = os.availableParallelism();
   await ray.init({ numCpus: cpus, logToDriver: false });
-  await ray.get(noop.remote());
-  const initMs = performance.now() - t0;
-  if ("local_cluster_init_ms".includes(filter)) emit({ name: "local_cluster_init_ms", rate: initMs, spread: 0, unit: "ms" });
-
-  /** Run `step` (which does `unitsPerStep` operations) repeatedly for trialMs, `trials` times. */
-  const rate = async (name: string, unitsPerStep: number, step: () => Promise<unknown>, unit = "per second"): Promise<void> => {
-    if (!name.includes(filter)) return;
-    await step(); // warm up
-    const rates: number[] = [];
-    for (let t = 0; t < trials; t++) {
-      let n = 0;
-      const start = performance.now();
-      while (performance.now() - start < trialMs) { await step(); n += unitsPerStep; }
-      rates.push(n / ((performance.now() - start) / 1000));
-    }
-    emit({ name, rate: mean(rates), spread: stddev(rates), unit });
-  };
-
   try {
-    await rate("single_client_tasks_sync", 1, () => ray.get(noop.remote()));
-    await rate("single_client_tasks_async", batch, () => ray.get(Array.from({ length: batch }, () => noop.remote())));
-    const nClients = Math.max(2, cpus);
-    const clients = Array.from({ length: nClients }, () => ClientActor.remote());
-    await rate("multi_client_tasks_async", batch * nClients, () => ray.get(clients.map((c) => c.tasks.remote(batch))));
-    const a = TargetActor.remote();
-    await rate("1_1_actor_calls_sync", 1, () => ray.get(a.ping.remote()));
-    await rate("1_1_actor_calls_async", batch, () => ray.get(Array.from({ length: batch }, () => a.ping.remote())));
-    const conc = TargetActor.options({ maxConcurrency: 16 }).remote();
-    await rate("1_1_actor_calls_concurrent", batch, () => ray.get(Array.from({ length: batch }, () => conc.pingAsync.remote())));
-    const many = Array.from({ length: nClients }, () => TargetActor.remote());
-    await rate("1_n_actor_calls_async", batch * nClients, () => ray.get(many.flatMap((m) => Array.from({ length: batch }, () => m.ping.remote()))));
-    const targets = Array.from({ length: nClients }, () => TargetActor.remote());
-    await ray.get(clients.map((c, i) => c.setTarget.remote(targets[i]!)));
-    await rate("n_n_actor_calls_async", batch * nClients, () => ray.get(clients.map((c) => c.calls.remote(batch))));
-    const aa = AsyncTargetActor.remote();
-    await rate("1_1_async_actor_calls_sync", 1, () => ray.get(aa.ping.remote()));
-    await rate("1_1_async_actor_calls_async", batch, () => ray.get(Array.from({ length: batch }, () => aa.ping.remote())));
-    await rate("single_client_put_calls", batch, async () => { for (let i = 0; i < batch; i++) await ray.put(i); });
-    const small = await ray.put(1);
-    await rate("single_client_get_calls", batch, async () => { for (let i = 0; i < batch; i++) await ray.get(small); });
-    const gb = quick ? 0.01 : 0.4;
-    const payload = new Float64Array((gb * 1e9) / 8).fill(1);
-    await rate("single_client_put_gigabytes", gb, () => ray.put(payload), "GB per second");
-    await rate("single_client_tasks_and_get_batch", batch, () => ray.get(Array.from({ length: batch }, () => noop.remote())));
-    const nRefs = quick ? 1000 : 10_000;
-    const refs = await Promise.all(Array.from({ length: nRefs }, (_, i) => ray.put(i)));
-    const holder = await ray.put(refs);
-    await rate("single_client_get_object_containing_10k_refs", 1, () => ray.get(holder));
-    const ready = refs.slice(0, 1000);
-    await rate("single_client_wait_1k_refs", 1, () => ray.wait(ready, { numReturns: ready.length }));
+    await ray.get(noop.remote());
+    const initMs = performance.now() - t0;
+    if (selected("local_cluster_init_ms")) emit({ name: "local_cluster_init_ms", rate: initMs, spread: 0, unit: "ms" });
+
+    // Actors and objects shared by several metrics, made on first use.
+    let clients: ray.ActorHandle<InstanceType<typeof import("./microbenchmark_tasks.ts").Client>>[] | undefined;
+    const getClients = async (): Promise<NonNullable<typeof clients>> => {
+      if (!clients) {
+        clients = Array.from({ length: n }, () => ClientActor.remote());
+        await ray.get(clients.map((c) => c.ready.remote()));
+      }
+      return clients;
+    };
+    let target: ray.ActorHandle<InstanceType<typeof import("./microbenchmark_tasks.ts").Target>> | undefined;
+    let concurrent: typeof target;
+    let targets: NonNullable<typeof target>[] = [];
+    let asyncTarget: ray.ActorHandle<InstanceType<typeof import("./microbenchmark_tasks.ts").AsyncTarget>> | undefined;
+    let small: ray.ObjectRef<number> | undefined;
+    let payload: Float64Array | undefined;
+    let holder: ray.ObjectRef<ray.ObjectRef<number>[]> | undefined;
+    let readyRefs: ray.ObjectRef<number>[] = [];
+    const gc = gcFunction();
+    const nTasks = (): ray.ObjectRef<number>[] => Array.from({ length: batch }, () => noop.remote());
+
+    const benches: Bench[] = [
+      { name: "single_client_tasks_sync", units: 1, step: () => ray.get(noop.remote()) },
+      { name: "single_client_tasks_async", units: batch, step: () => ray.get(nTasks()) },
+      { name: "multi_client_tasks_async", units: batch * n, setup: async () => { await getClients(); },
+        step: () => ray.get(clients!.map((c) => c.tasks.remote(batch))) },
+      { name: "1_1_actor_calls_sync", units: 1,
+        setup: async () => { target = TargetActor.remote(); await ray.get(target.ping.remote()); },
+        step: () => ray.get(target!.ping.remote()) },
+      { name: "1_1_actor_calls_async", units: batch,
+        setup: async () => { target ??= TargetActor.remote(); await ray.get(target.ping.remote()); },
+        step: () => ray.get(Array.from({ length: batch }, () => target!.ping.remote())) },
+      { name: "1_1_actor_calls_concurrent", units: batch,
+        setup: async () => { concurrent = TargetActor.options({ maxConcurrency: 16 }).remote(); await ray.get(concurrent.ping.remote()); },
+        step: () => ray.get(Array.from({ length: batch }, () => concurrent!.pingAsync.remote())) },
+      { name: "1_n_actor_calls_async", units: batch * n,
+        setup: async () => {
+          targets = Array.from({ length: n }, () => TargetActor.remote());
+          await ray.get(targets.map((t) => t.ping.remote()));
+        },
+        step: () => ray.get(targets.flatMap((t) => Array.from({ length: batch }, () => t.ping.remote()))) },
+      { name: "n_n_actor_calls_async", units: batch * n,
+        setup: async () => {
+          const cs = await getClients();
+          if (targets.length !== n) targets = Array.from({ length: n }, () => TargetActor.remote());
+          await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
+        },
+        step: () => ray.get(clients!.map((c) => c.calls.remote(batch))) },
+      { name: "1_1_async_actor_calls_sync", units: 1,
+        setup: async () => { asyncTarget = AsyncTargetActor.remote(); await ray.get(asyncTarget.ping.remote()); },
+        step: () => ray.get(asyncTarget!.ping.remote()) },
+      { name: "1_1_async_actor_calls_async", units: batch,
+        setup: async () => { asyncTarget ??= AsyncTargetActor.remote(); await ray.get(asyncTarget.ping.remote()); },
+        step: () => ray.get(Array.from({ length: batch }, () => asyncTarget!.ping.remote())) },
+      { name: "single_client_put_calls", units: batch,
+        step: async () => { for (let i = 0; i < batch; i++) await ray.put(i); } },
+      { name: "single_client_get_calls", units: batch,
+        setup: async () => { small = await ray.put(1); },
+        step: async () => { for (let i = 0; i < batch; i++) await ray.get(small!); } },
+      { name: "single_client_put_gigabytes", units: putBytes / 1e9, unit: "GB per second",
+        setup: async () => { payload = new Float64Array(putBytes / 8).fill(1); },
+        step: () => ray.put(payload!),
+        // The dropped ref is freed when V8 collects it; without a collection the store fills and
+        // later puts would measure spilling to disk instead.
+        between: () => gc?.() },
+      { name: "single_client_tasks_and_get_batch", units: batch, step: () => ray.get(nTasks()) },
+      { name: "single_client_get_object_containing_10k_refs", units: 1,
+        setup: async () => {
+          const refs = await Promise.all(Array.from({ length: 10_000 }, (_, i) => ray.put(i)));
+          holder = await ray.put(refs);
+          readyRefs = refs.slice(0, 1000);
+        },
+        step: () => ray.get(holder!) },
+      { name: "single_client_wait_1k_refs", units: 1,
+        setup: async () => {
+          if (readyRefs.length === 0) readyRefs = await Promise.all(Array.from({ length: 1000 }, (_, i) => ray.put(i)));
+        },
+        step: () => ray.wait(readyRefs, { numReturns: readyRefs.length }) },
+    ];
+
+    for (const b of benches) {
+      if (!selected(b.name)) continue;
+      current = b.name;
+      deadline = Date.now() + (quick ? 60_000 : 180_000);
+      await b.setup?.();
+      await b.step(); // warm-up
+      await b.between?.();
+      const rates: number[] = [];
+      for (let t = 0; t < trials; t++) {
+        let done = 0;
+        let busyMs = 0;
+        const start = performance.now();
+        while (performance.now() - start < trialMs) {
+          const s = performance.now();
+          await b.step();
+          busyMs += performance.now() - s;
+          done += b.units;
+          await b.between?.();
+        }
+        rates.push(done / (busyMs / 1000));
+      }
+      emit({ name: b.name, rate: mean(rates), spread: stddev(rates), unit: b.unit ?? "per second" });
+    }
   } finally {
+    current = "shutdown";
+    deadline = Date.now() + 60_000;
     await ray.shutdown();
+    clearInterval(watchdog);
   }
-  if (v.json) {
-    process.stdout.write(JSON.stringify({ metrics, machine: { cpus, node: process.version, platform: `${os.platform()} ${os.arch()}` } }, null, 2) + "\n");
+  if (asJson) {
+    process.stdout.write(JSON.stringify({
+      metrics, machine: { cpus, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    }, null, 2) + "\n");
   }
   return 0;
 }
@@ -99,4 +211,10 @@ function stddev(xs: number[]): number {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length);
 }
-function fmt(x: number): string { return x >= 100 ? x.toFixed(0) : x.toFixed(2); }
+/** Like Ray's report: about three significant digits, no exponent. */
+function fmt(x: number): string {
+  if (x === 0) return "0";
+  if (x >= 1000) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
