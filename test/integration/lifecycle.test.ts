@@ -128,3 +128,24 @@ test("workers run code from the GCS, not from the driver's files", async () => {
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { first: "A!", second: "B!", third: "C!" });
   assert.equal(fs.existsSync(dir), false);
 });
+
+test("GPUs are detected from nvidia-smi by default; --num-gpus overrides", async () => {
+  // A fake nvidia-smi reporting two GPUs stands in for real hardware here.
+  const env = { ...process.env, STINGRAY_TEMP_DIR: path.join(tmp, "gpu"), PATH: `${path.join(ROOT, "test/fixtures/fake-nvidia")}:${process.env.PATH}` };
+  delete env.STINGRAY_NUM_GPUS;
+  const port = await freePort();
+  await run(process.execPath, [CLI, "start", "--head", `--port=${port}`, "--num-cpus=1", "--node-ip-address=127.0.0.1"], { env });
+  try {
+    const st = await run(process.execPath, [CLI, "status"], { env });
+    assert.match(st.stdout, /0\.0\/2\.0 GPU/);
+  } finally {
+    await run(process.execPath, [CLI, "stop"], { env });
+  }
+  const port2 = await freePort();
+  await run(process.execPath, [CLI, "start", "--head", `--port=${port2}`, "--num-cpus=1", "--num-gpus=1", "--node-ip-address=127.0.0.1"], { env });
+  try {
+    assert.match((await run(process.execPath, [CLI, "status"], { env })).stdout, /0\.0\/1\.0 GPU/);
+  } finally {
+    await run(process.execPath, [CLI, "stop"], { env });
+  }
+});

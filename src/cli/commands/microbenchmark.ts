@@ -173,22 +173,27 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
       if (!selected(b.name)) continue;
       current = b.name;
       deadline = Date.now() + (quick ? 60_000 : 180_000);
-      await b.setup?.();
-      await b.step(); // warm-up
-      await b.between?.();
       const rates: number[] = [];
-      for (let t = 0; t < trials; t++) {
-        let done = 0;
-        let busyMs = 0;
-        const start = performance.now();
-        while (performance.now() - start < trialMs) {
-          const s = performance.now();
-          await b.step();
-          busyMs += performance.now() - s;
-          done += b.units;
-          await b.between?.();
+      try {
+        await b.setup?.();
+        await b.step(); // warm-up
+        await b.between?.();
+        for (let t = 0; t < trials; t++) {
+          let done = 0;
+          let busyMs = 0;
+          const start = performance.now();
+          while (performance.now() - start < trialMs) {
+            const s = performance.now();
+            await b.step();
+            busyMs += performance.now() - s;
+            done += b.units;
+            await b.between?.();
+          }
+          rates.push(done / (busyMs / 1000));
         }
-        rates.push(done / (busyMs / 1000));
+      } catch (e) {
+        process.stderr.write(`stingray microbenchmark: ${b.name} failed\n`);
+        throw e;
       }
       emit({ name: b.name, rate: mean(rates), spread: stddev(rates), unit: b.unit ?? "per second" });
     }
