@@ -9,7 +9,7 @@
  *   await ray.get(square.remote(3)); // 9
  */
 import { ObjectRef } from "../worker/object_ref.ts";
-import { coreWorker, maybeCoreWorker } from "../worker/runtime.ts";
+import { runtime, maybeRuntime } from "../worker/runtime.ts";
 import { taskStorage } from "../worker/executor.ts";
 import { ActorHandleBase, makeActorHandle } from "./remote.ts";
 import type { ActorHandle } from "./remote.ts";
@@ -31,17 +31,17 @@ export function get<const R extends readonly ObjectRef<unknown>[]>(refs: R, opti
   Promise<{ -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never }>;
 export async function get(refs: ObjectRef | readonly ObjectRef[], options: { timeout?: number } = {}): Promise<unknown> {
   const timeoutMs = options.timeout === undefined ? undefined : options.timeout * 1000;
-  if (refs instanceof ObjectRef) return (await coreWorker().get([refs], timeoutMs))[0];
+  if (refs instanceof ObjectRef) return (await runtime().get([refs], timeoutMs))[0];
   if (!Array.isArray(refs)) throw new ValueError("get() takes an ObjectRef or an array of ObjectRefs");
   for (const r of refs) {
     if (!(r instanceof ObjectRef)) throw new ValueError(`get() takes ObjectRefs, got ${typeof r} in the array`);
   }
-  return coreWorker().get(refs as ObjectRef[], timeoutMs);
+  return runtime().get(refs as ObjectRef[], timeoutMs);
 }
 
 /** Store a value in the cluster; returns its ref. Large binary data is stored once per node, in shared memory. */
 export function put<T>(value: T): Promise<ObjectRef<T>> {
-  return coreWorker().put(value);
+  return runtime().put(value);
 }
 
 /** Wait until `numReturns` of the refs are ready (or `timeout` seconds pass). Returns [ready, notReady]. */
@@ -49,24 +49,24 @@ export async function wait<T>(refs: ObjectRef<T>[], options: { numReturns?: numb
   Promise<[ObjectRef<T>[], ObjectRef<T>[]]> {
   if (!Array.isArray(refs)) throw new ValueError("wait() takes an array of ObjectRefs");
   const n = options.numReturns ?? 1;
-  const [a, b] = await coreWorker().wait(refs, n, options.timeout === undefined ? undefined : options.timeout * 1000);
+  const [a, b] = await runtime().wait(refs, n, options.timeout === undefined ? undefined : options.timeout * 1000);
   return [a as ObjectRef<T>[], b as ObjectRef<T>[]];
 }
 
 /** Cancel the task that produces `ref`: queued tasks never run; running ones are interrupted (force: the worker is killed). */
 export function cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
-  coreWorker().cancel(ref, options.force ?? false);
+  runtime().cancel(ref, options.force ?? false);
 }
 
 /** Kill an actor. With noRestart: false it restarts if it has restarts left. */
 export async function kill(actor: ActorHandle<unknown>, options: { noRestart?: boolean } = {}): Promise<void> {
-  await coreWorker().killActor(actor.actorId, options.noRestart ?? true);
+  await runtime().killActor(actor.actorId, options.noRestart ?? true);
 }
 
 /** A handle to a named actor. Throws NameError if there is none. */
 export async function getActor<T = unknown>(name: string, options: { namespace?: string } = {}): Promise<ActorHandle<T>> {
-  const info = await coreWorker().getActorInfo(name, options.namespace);
-  if (!info) throw new NameError(`no actor named "${name}" in namespace "${options.namespace ?? coreWorker().opts.namespace}"`);
+  const info = await runtime().getActorInfo(name, options.namespace);
+  if (!info) throw new NameError(`no actor named "${name}" in namespace "${options.namespace ?? runtime().info.namespace}"`);
   return makeActorHandle(new ActorHandleBase(info.actorId, info.className,
     { id: "", name: info.className, kind: "class", pkgHash: "", entry: "" }, 0)) as ActorHandle<T>;
 }
@@ -89,8 +89,7 @@ function toNode(n: NodeInfo): ClusterNode {
 
 /** Every node the cluster has seen, alive or dead. */
 export async function nodes(): Promise<ClusterNode[]> {
-  const { nodes } = await coreWorker().opts.gcs.request("gcs.GetAllNodes", {});
-  return nodes.map(toNode);
+  return (await runtime().nodes()).map(toNode);
 }
 
 /** Total resources of the alive nodes. */
@@ -122,18 +121,19 @@ export interface RuntimeContext {
 
 /** Where this code runs: job, node, worker, current task and actor. */
 export function getRuntimeContext(): RuntimeContext {
-  const cw = coreWorker();
+  const rt = runtime();
+  const i = rt.info;
   const t = taskStorage.getStore();
   return {
-    jobId: t?.jobId ?? cw.opts.jobId, nodeId: cw.opts.nodeId, nodeIp: cw.opts.nodeIp, workerId: cw.opts.workerId,
-    namespace: cw.opts.namespace, taskId: t?.taskId, actorId: t?.actorId ?? cw.executor?.actorId, signal: t?.signal,
-    isDriver: cw.opts.mode === "driver",
+    jobId: t?.jobId ?? i.jobId, nodeId: i.nodeId, nodeIp: i.nodeIp, workerId: i.workerId,
+    namespace: i.namespace, taskId: t?.taskId, actorId: t?.actorId ?? rt.hostedActorId(), signal: t?.signal,
+    isDriver: i.mode !== "worker",
   };
 }
 
 /** GPU ids assigned to the current task or actor (from CUDA_VISIBLE_DEVICES). */
 export function getGpuIds(): number[] {
   const v = process.env.CUDA_VISIBLE_DEVICES;
-  if (!v || maybeCoreWorker()?.opts.mode === "driver") return [];
+  if (!v || maybeRuntime()?.info.mode !== "worker") return [];
   return v.split(",").filter((x) => x !== "").map(Number);
 }

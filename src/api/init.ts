@@ -7,7 +7,7 @@
 import os from "node:os";
 import { connect, type Connection } from "../protocol/connection.ts";
 import { CoreWorker } from "../worker/core_worker.ts";
-import { maybeCoreWorker, setCoreWorker } from "../worker/runtime.ts";
+import { maybeRuntime, setRuntime } from "../worker/runtime.ts";
 import { startHead, type DaemonHandle } from "../node/launcher.ts";
 import { defaultTempDir, readClusterFile, readToken } from "../node/session.ts";
 import { config, setConfig } from "../common/config.ts";
@@ -72,7 +72,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
     if (o.ignoreReinitError) return state.info;
     throw new RuntimeStateError("init() was already called in this process; call shutdown() first, or pass ignoreReinitError: true");
   }
-  if (maybeCoreWorker()) {
+  if (maybeRuntime()) {
     throw new RuntimeStateError("init() was called inside a Stingray worker. Code that runs on workers must not call " +
       "init(): keep init() and the driver's main logic out of the functions and classes you pass to remote()");
   }
@@ -132,7 +132,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
     portRange: local.workerPorts?.length === 2 ? [local.workerPorts[0]!, local.workerPorts[1]!] : undefined,
   });
   await cw.start();
-  setCoreWorker(cw);
+  setRuntime(cw);
   // If the driver exits without shutdown(), stop the daemons (SIGTERM lets the raylet clean up).
   const exitHook = (): void => { for (const d of daemons) { try { d.proc.kill("SIGTERM"); } catch { /* gone */ } } };
   process.once("exit", exitHook);
@@ -145,7 +145,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
 /** Job-level environment variables from init({ runtimeEnv }). */
 export let defaultEnvVars: Record<string, string> | undefined;
 
-export function isInitialized(): boolean { return state !== undefined || maybeCoreWorker() !== undefined; }
+export function isInitialized(): boolean { return state !== undefined || maybeRuntime() !== undefined; }
 
 /** Disconnect; a local cluster started by init() is stopped, with all its workers. */
 export async function shutdown(): Promise<void> {
@@ -153,7 +153,7 @@ export async function shutdown(): Promise<void> {
   if (!s) return;
   state = undefined;
   defaultEnvVars = undefined;
-  setCoreWorker(undefined);
+  setRuntime(undefined);
   process.off("exit", s.exitHook);
   await s.cw.shutdown();
   await s.gcs.request("gcs.FinishJob", { jobId: s.info.jobId }).catch(() => {});

@@ -6,7 +6,7 @@
  */
 import { ObjectRef, type RefOr } from "../worker/object_ref.ts";
 import { ObjectRefGenerator, ActorHandleBase, makeActorHandle } from "../worker/handles.ts";
-import { coreWorker } from "../worker/runtime.ts";
+import { runtime } from "../worker/runtime.ts";
 import { callerModuleUrl } from "../worker/code/index.ts";
 import type { Described } from "../worker/function_manager.ts";
 import type { FunctionDescriptorWire } from "../protocol/messages.ts";
@@ -73,7 +73,7 @@ class RemoteCode {
   describe(): Described {
     // Cheap after the first call (cached per function); `uploaded` becomes undefined once the
     // code package is in the GCS, which lets submission skip a promise hop.
-    return coreWorker().functions.describe(this.target as unknown as Function, this.callerUrl);
+    return runtime().describe(this.target as unknown as Function, this.callerUrl);
   }
 }
 
@@ -90,7 +90,7 @@ class RemoteFunctionImpl {
   }
   remote(...args: unknown[]): unknown {
     const o = this.opts;
-    const cw = coreWorker();
+    const cw = runtime();
     const streaming = o.numReturns === "streaming";
     const { refs, taskId } = cw.submitTask(this.code.describe(), args, {
       name: o.name ?? fnName(this.code.target),
@@ -122,7 +122,7 @@ class ActorClassImpl {
   }
   remote(...args: unknown[]): unknown {
     const o = this.opts;
-    const cw = coreWorker();
+    const cw = runtime();
     const d = this.code.describe();
     const className = fnName(this.code.target);
     const maxTaskRetries = o.maxTaskRetries ?? 0;

@@ -7,8 +7,9 @@
  * objects it owns, and, in worker processes, executes pushed tasks.
  */
 import { connect, listen, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
-import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, Req, ReturnValue, SchedulingStrategy, TaskSpec } from "../protocol/messages.ts";
+import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, NodeInfo, Req, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
+import type { ActorOptions, Runtime, RuntimeInfo, TaskOptions } from "./runtime.ts";
 import { ReferenceCounter } from "./reference_counter.ts";
 import "./handles.ts"; // registers the actor-handle serializer
 import { ObjectRef } from "./object_ref.ts";
@@ -41,30 +42,6 @@ export interface CoreWorkerOptions {
   logToDriver?: boolean;
 }
 
-export interface TaskOptions {
-  numReturns: number;   // -1: streaming
-  resources: Record<string, number>;
-  maxRetries: number;
-  retryExceptions: boolean;
-  envVars?: Record<string, string> | undefined;
-  maxCalls?: number | undefined;
-  strategy?: SchedulingStrategy | undefined;
-  name: string;
-}
-
-export interface ActorOptions {
-  resources: Record<string, number>;
-  name?: string | undefined;
-  namespace?: string | undefined;
-  detached: boolean;
-  maxRestarts: number;
-  maxTaskRetries: number;
-  maxConcurrency?: number | undefined;
-  envVars?: Record<string, string> | undefined;
-  strategy?: SchedulingStrategy | undefined;
-  className: string;
-}
-
 /** State of a streaming generator task, owned by the caller. */
 export interface StreamState {
   items: ReturnValue[];
@@ -74,7 +51,7 @@ export interface StreamState {
 }
 
 
-export class CoreWorker {
+export class CoreWorker implements Runtime {
   readonly opts: CoreWorkerOptions;
   readonly memory = new MemoryStore();
   readonly functions: FunctionManager;
@@ -212,6 +189,26 @@ export class CoreWorker {
       return { ok: reason.length >= 0 };
     },
   };
+
+  // ---------- Runtime (what the public API uses) ----------
+
+  get info(): RuntimeInfo {
+    const o = this.opts;
+    return { jobId: taskStorage.getStore()?.jobId ?? o.jobId, nodeId: o.nodeId, nodeIp: o.nodeIp,
+      workerId: o.workerId, namespace: o.namespace, mode: o.mode };
+  }
+
+  describe(target: Function, callerUrl: string | undefined): Described {
+    return this.functions.describe(target, callerUrl);
+  }
+
+  trackActor(actorId: string, maxTaskRetries: number): void { this.actors.track(actorId, maxTaskRetries); }
+
+  async nodes(): Promise<NodeInfo[]> {
+    return (await this.opts.gcs.request("gcs.GetAllNodes", {})).nodes;
+  }
+
+  hostedActorId(): string | undefined { return this.executor?.actorId; }
 
   // ---------- connections ----------
 

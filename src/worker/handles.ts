@@ -5,7 +5,7 @@
  * ObjectRefGenerator of streaming tasks.
  */
 import { addExtension } from "./serialization.ts";
-import { coreWorker } from "./runtime.ts";
+import { runtime } from "./runtime.ts";
 import type { ObjectRef } from "./object_ref.ts";
 import type { FunctionDescriptorWire } from "../protocol/messages.ts";
 
@@ -16,7 +16,7 @@ export class ObjectRefGenerator<T> implements AsyncIterable<ObjectRef<T>> {
   constructor(taskId: string) { this.taskId = taskId; }
   /** The next yielded value's ref, or undefined when the generator is done. Throws the task's error. */
   async next(): Promise<ObjectRef<T> | undefined> {
-    const r = await coreWorker().nextStreamItem(this.taskId, this.index);
+    const r = await runtime().nextStreamItem(this.taskId, this.index);
     if (r) this.index++;
     return r as ObjectRef<T> | undefined;
   }
@@ -47,7 +47,7 @@ function method(h: ActorHandleBase, name: string, opts: { numReturns?: number | 
   return {
     remote: (...args: unknown[]) => {
       const streaming = opts.numReturns === "streaming";
-      const { refs, taskId } = coreWorker().submitActorTask(h.actorId, h.descriptor, name, args, {
+      const { refs, taskId } = runtime().submitActorTask(h.actorId, h.descriptor, name, args, {
         numReturns: streaming ? -1 : (opts.numReturns as number | undefined) ?? 1,
         name: opts.name ?? `${h.className}.${name}`,
       });
@@ -60,7 +60,7 @@ function method(h: ActorHandleBase, name: string, opts: { numReturns?: number | 
 }
 
 export function makeActorHandle(base: ActorHandleBase): unknown {
-  coreWorker().actors.track(base.actorId, base.maxTaskRetries);
+  runtime().trackActor(base.actorId, base.maxTaskRetries);
   return new Proxy(base, {
     get(target, prop) {
       if (prop === "constructor") return ActorHandleBase;

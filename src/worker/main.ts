@@ -6,7 +6,7 @@
  */
 import { connect } from "../protocol/connection.ts";
 import { CoreWorker } from "./core_worker.ts";
-import { setCoreWorker } from "./runtime.ts";
+import { setRuntime } from "./runtime.ts";
 import { config } from "../common/config.ts";
 
 function env(name: string): string {
@@ -39,7 +39,7 @@ const cw = new CoreWorker({
   listenPort: Number(process.env.STINGRAY_WORKER_PORT ?? 0),
   portRange: parseRange(process.env.STINGRAY_WORKER_PORT_RANGE),
 });
-setCoreWorker(cw);
+setRuntime(cw);
 await cw.start();
 raylet.once("close", () => process.exit(0));
 gcs.once("close", () => process.exit(0));

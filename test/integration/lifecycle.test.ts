@@ -131,7 +131,7 @@ test("workers run code from the GCS, not from the driver's files", async () => {
 
 test("GPUs are detected from nvidia-smi by default; --num-gpus overrides", async () => {
   // A fake nvidia-smi reporting two GPUs stands in for real hardware here.
-  const env = { ...process.env, STINGRAY_TEMP_DIR: path.join(tmp, "gpu"), PATH: `${path.join(ROOT, "test/fixtures/fake-nvidia")}:${process.env.PATH}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, STINGRAY_TEMP_DIR: path.join(tmp, "gpu"), PATH: `${path.join(ROOT, "test/fixtures/fake-nvidia")}:${process.env.PATH}` };
   delete env.STINGRAY_NUM_GPUS;
   const port = await freePort();
   await run(process.execPath, [CLI, "start", "--head", `--port=${port}`, "--num-cpus=1", "--node-ip-address=127.0.0.1"], { env });

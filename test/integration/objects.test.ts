@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import * as ray from "stingray";
-import { coreWorker } from "../../src/worker/runtime.ts";
+import { runtime } from "../../src/worker/runtime.ts";
+import type { CoreWorker } from "../../src/worker/core_worker.ts";
+const coreWorker = (): CoreWorker => runtime() as CoreWorker;
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;

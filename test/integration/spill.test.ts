@@ -1,7 +1,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as ray from "stingray";
-import { coreWorker } from "../../src/worker/runtime.ts";
+import { runtime } from "../../src/worker/runtime.ts";
+import type { CoreWorker } from "../../src/worker/core_worker.ts";
+const coreWorker = (): CoreWorker => runtime() as CoreWorker;
 
 const firstOf = ray.remote((a: Float64Array) => a[0]);
 

@@ -7,7 +7,9 @@ import tls from "node:tls";
 import os from "node:os";
 import path from "node:path";
 import * as ray from "stingray";
-import { coreWorker } from "../../src/worker/runtime.ts";
+import { runtime } from "../../src/worker/runtime.ts";
+import type { CoreWorker } from "../../src/worker/core_worker.ts";
+const coreWorker = (): CoreWorker => runtime() as CoreWorker;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-tls-"));
 const square = ray.remote((x: number) => x * x);
