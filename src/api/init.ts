@@ -7,6 +7,7 @@
 import os from "node:os";
 import { connect, type Connection } from "../protocol/connection.ts";
 import { CoreWorker } from "../worker/core_worker.ts";
+import { ClientRuntime } from "../client/client.ts";
 import { maybeRuntime, setRuntime } from "../worker/runtime.ts";
 import { startHead, type DaemonHandle } from "../node/launcher.ts";
 import { defaultTempDir, readClusterFile, readToken } from "../node/session.ts";
@@ -54,6 +55,8 @@ interface DriverState {
 }
 
 let state: DriverState | undefined;
+/** A remote-client session (address "stingray://HOST:PORT"): no node on this machine. */
+let clientState: { client: ClientRuntime; info: InitInfo } | undefined;
 
 function localIps(): Set<string> {
   const s = new Set<string>(["127.0.0.1"]);
@@ -68,8 +71,8 @@ function parseAddress(a: string): { host: string; port: number } {
 }
 
 export async function init(o: InitOptions = {}): Promise<InitInfo> {
-  if (state) {
-    if (o.ignoreReinitError) return state.info;
+  if (state || clientState) {
+    if (o.ignoreReinitError) return (state ?? clientState)!.info;
     throw new RuntimeStateError("init() was already called in this process; call shutdown() first, or pass ignoreReinitError: true");
   }
   if (maybeRuntime()) {
@@ -79,6 +82,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   if (o.logToDriver !== undefined) setConfig("log_to_driver", o.logToDriver);
   const tempDir = o.tempDir ?? defaultTempDir();
   const address = o.address ?? o.redisAddress ?? process.env.STINGRAY_ADDRESS;
+  if (address?.startsWith("stingray://")) return initClient(address, o);
   let gcsHost: string, gcsPort: number, token: string, sessionDir: string, rayletPort: number | undefined;
   let daemons: DaemonHandle[] = [];
   let nodeIp = "127.0.0.1";
@@ -142,13 +146,35 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   return info;
 }
 
+/** Connect as a remote client through the head's client server (Ray Client's role). */
+async function initClient(address: string, o: InitOptions): Promise<InitInfo> {
+  const { host, port } = parseAddress(address);
+  const token = o.authToken ?? process.env.STINGRAY_AUTH_TOKEN;
+  if (!token) {
+    throw new AuthError(`init(): no auth token for ${address}: set STINGRAY_AUTH_TOKEN ` +
+      "(run `stingray get-auth-token` on the head to print it) or pass init({ authToken })");
+  }
+  const client = await ClientRuntime.connect(host, port, token, o.namespace ?? "default", o.runtimeEnv?.envVars);
+  setRuntime(client);
+  const info: InitInfo = { address, sessionDir: "", nodeId: client.info.nodeId, jobId: client.info.jobId, namespace: client.info.namespace };
+  clientState = { client, info };
+  return info;
+}
+
 /** Job-level environment variables from init({ runtimeEnv }). */
 export let defaultEnvVars: Record<string, string> | undefined;
 
-export function isInitialized(): boolean { return state !== undefined || maybeRuntime() !== undefined; }
+export function isInitialized(): boolean { return state !== undefined || clientState !== undefined || maybeRuntime() !== undefined; }
 
 /** Disconnect; a local cluster started by init() is stopped, with all its workers. */
 export async function shutdown(): Promise<void> {
+  if (clientState) {
+    const c = clientState;
+    clientState = undefined;
+    setRuntime(undefined);
+    c.client.close();
+    return;
+  }
   const s = state;
   if (!s) return;
   state = undefined;
@@ -168,5 +194,5 @@ export async function shutdown(): Promise<void> {
   })));
 }
 
-export function driverInfo(): InitInfo | undefined { return state?.info; }
+export function driverInfo(): InitInfo | undefined { return (state ?? clientState)?.info; }
 export { readToken };

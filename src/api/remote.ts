@@ -28,7 +28,9 @@ export type RemoteArgs<A extends readonly unknown[]> = { [K in keyof A]: RefOr<A
 
 type Yielded<R> = R extends AsyncGenerator<infer T, unknown, unknown> ? T
   : R extends Generator<infer T, unknown, unknown> ? T : never;
-type IsGenerator<R> = R extends AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown> ? true : false;
+// Tuple-wrapped so that `never` (a function that always throws) is not distributed into a generator.
+type IsGenerator<R> = [R] extends [never] ? false
+  : [R] extends [AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown>] ? true : false;
 
 /** What `.remote()` returns for a function returning R. */
 export type RemoteResult<R> = IsGenerator<R> extends true ? ObjectRefGenerator<Yielded<R>> : ObjectRef<Awaited<R>>;

@@ -182,8 +182,10 @@ export class GcsServer {
             const total = this.nodes.alive().map((n) => `${n.info.ip}: {${formatResources(n.info.resources)}}`).join("; ");
             return { infeasible: `no alive node has them${strat?.labels ? ` with labels ${JSON.stringify(strat.labels)}` : ""} (nodes: ${total || "none"})` };
           }
+          // The GCS has chosen the node: the raylet must not spill the actor elsewhere.
           const reply = await node.conn.request("raylet.RequestWorkerLease", {
             jobId, resources, actorId, envHash: envHash(spec.envVars), envVars: spec.envVars,
+            strategy: { type: "NODE_AFFINITY", nodeId: node.info.nodeId, soft: false },
           });
           if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker, gpuIds: reply.gpuIds };
           if (reply.retryAt) {

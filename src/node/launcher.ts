@@ -32,12 +32,12 @@ export interface LaunchOptions {
 }
 
 export async function startDaemon(name: string, script: string, options: Record<string, unknown>,
-  l: LaunchOptions): Promise<DaemonHandle> {
+  l: LaunchOptions, env: NodeJS.ProcessEnv = process.env): Promise<DaemonHandle> {
   const logFile = path.join(l.sessionDir, "logs", `${name}.log`);
   const errFd = fs.openSync(logFile, "a");
   const proc = spawn(process.execPath, [path.join(SRC, script), JSON.stringify({ ...options, watchParent: l.attached })], {
     stdio: [l.attached ? "pipe" : "ignore", "pipe", errFd],
-    env: { ...process.env, STINGRAY_AUTH_TOKEN: l.token },
+    env: { ...env, STINGRAY_AUTH_TOKEN: l.token },
     detached: !l.attached,
   });
   fs.closeSync(errFd);
@@ -84,6 +84,8 @@ export interface HeadOptions extends NodeResourceOptions {
   minWorkerPort?: number | undefined;
   maxWorkerPort?: number | undefined;
   gcsStorage?: string | undefined;
+  /** Start the remote-client server on this port (Ray Client's 10001); off when undefined. */
+  clientServerPort?: number | undefined;
 }
 
 export interface HeadHandle {
@@ -120,9 +122,23 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   }
   const [gcs, raylet] = daemons as [DaemonHandle, DaemonHandle];
   const gcsHost = o.nodeIp;
+  if (o.clientServerPort !== undefined) {
+    try {
+      daemons.push(await startDaemon("client_server", "client/server_main.ts", {
+        host, port: o.clientServerPort, gcsHost: o.nodeIp, gcsPort: Number(gcs.ready.port), rayletPort: Number(raylet.ready.port),
+        nodeId, nodeIp: o.nodeIp, sessionDir,
+        workerPorts: o.minWorkerPort && o.maxWorkerPort ? [o.minWorkerPort, o.maxWorkerPort] : undefined,
+      }, l));
+    } catch (e) {
+      for (const d of daemons) d.proc.kill("SIGKILL");
+      discard();
+      throw e;
+    }
+  }
   writeClusterFile(sessionDir, {
     gcsHost, gcsPort: Number(gcs.ready.port), headIp: o.nodeIp, sessionDir, version: PKG_VERSION,
     startTime: Date.now(), rayletPort: Number(raylet.ready.port),
+    clientServerPort: daemons[2] ? Number(daemons[2].ready.port) : undefined,
   });
   return { sessionDir, token, nodeId, gcsHost, gcsPort: Number(gcs.ready.port), rayletPort: Number(raylet.ready.port), daemons };
 }

@@ -22,6 +22,7 @@ export interface ClusterFile {
   version: string;
   startTime: number;
   rayletPort?: number;
+  clientServerPort?: number | undefined;
   dashboardUrl?: string;
 }
 

@@ -75,13 +75,18 @@ export class Connection extends EventEmitter {
     this.decoder = new FrameDecoder(authenticated
       ? config("max_frame_bytes") : config("max_unauthenticated_frame_bytes"));
     socket.setNoDelay(true);
+    socket.once("connect", () => { void this.remote; });
+    void this.remote;
     socket.on("error", (e) => this.emit("socketError", e));
     socket.on("close", () => this.teardown(new ConnectionError(
       `connection to ${this.peer.role} ${this.remote} closed`)));
   }
 
+  private remoteAddr: string | undefined;
+  /** The peer's address (remembered: a closed socket no longer knows it). */
   get remote(): string {
-    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`;
+    if (!this.remoteAddr && this.socket.remoteAddress) this.remoteAddr = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.remoteAddr ?? "an unconnected peer";
   }
 
   /** Internal: begin reading frames and dispatching them to `onFrame`. */

@@ -175,6 +175,30 @@ export const METHODS = {
   "worker.Exit": m(obj({ reason: str }), Ok),
   "worker.AddBorrower": m(obj({ ids: arr(str) }), Ok),
   "worker.RemoveBorrower": m(obj({ ids: arr(str) }), Ok),
+
+  // Remote client (a driver with no node; Ray Client's role), served by a proxy driver on the head
+  "client.Connect": m(obj({ namespace: str, envVars: opt(record(str)) }),
+    obj({ jobId: str, nodeId: str, nodeIp: str, namespace: str, proxy: Address })),
+  "client.UploadCode": m(obj({ hash: str, pkg: bin }), Ok),
+  "client.SubmitTask": m(obj({ taskId: str, fn: FunctionDescriptor, args: bin, options: record(unknownValue) }), Ok),
+  "client.CreateActor": m(obj({ actorId: str, fn: FunctionDescriptor, args: bin, options: record(unknownValue) }), Ok),
+  "client.SubmitActorTask": m(obj({ taskId: str, actorId: str, fn: FunctionDescriptor, method: str, args: bin,
+    numReturns: int, name: str }), Ok),
+  "client.Get": m(obj({ ids: arr(str), timeoutMs: opt(num) }),
+    obj({ values: arr(obj({ inline: opt(bin), handle: opt(str), size: int })) })),
+  "client.ReadChunk": m(obj({ handle: str, offset: int, length: int }), obj({ data: bin })),
+  "client.ReleaseHandle": m(obj({ handle: str }), Ok),
+  "client.Put": m(obj({ data: bin }), obj({ id: str })),
+  "client.PutBegin": m(obj({ size: int }), obj({ handle: str })),
+  "client.PutChunk": m(obj({ handle: str, offset: int, data: bin }), Ok),
+  "client.PutEnd": m(obj({ handle: str }), obj({ id: str })),
+  "client.Wait": m(obj({ ids: arr(str), numReturns: int, timeoutMs: opt(num) }), obj({ ready: arr(str) })),
+  "client.Cancel": m(obj({ id: str, force: bool }), Ok),
+  "client.KillActor": m(obj({ actorId: str, noRestart: bool }), Ok),
+  "client.GetActor": m(obj({ name: str, namespace: opt(str) }), obj({ actor: opt(ActorInfo) })),
+  "client.Nodes": m(Empty, obj({ nodes: arr(NodeInfo) })),
+  "client.NextStreamItem": m(obj({ taskId: str, index: int }), obj({ id: opt(str) })),
+  "client.Release": m(obj({ ids: arr(str) }), Ok),
 } as const;
 
 export type Methods = typeof METHODS;

@@ -19,7 +19,7 @@ import { logger } from "../common/log.ts";
 import { config } from "../common/config.ts";
 import { ProtocolError, ConnectionError, NodeDiedError, ObjectLostError } from "../common/errors.ts";
 import { uniqueId } from "../common/ids.ts";
-import { resourceKey } from "../common/resources.ts";
+import { fits, resourceKey } from "../common/resources.ts";
 
 const log = logger("raylet");
 const WORKER_MAIN = fileURLToPath(new URL("../worker/main.ts", import.meta.url));
@@ -395,8 +395,13 @@ export class Raylet {
         if (target && alive) return { retryAt: target };
         if (!strat.soft) return { infeasible: `node ${strat.nodeId} (hard node affinity) is not alive` };
       }
-      const placement = this.scheduler.place(req.resources, this.opts.nodeId, this.cluster, strat?.type === "SPREAD",
-        strat?.labels, this.opts.labels);
+      // Hard affinity to this node (also how the GCS places actors it has chosen a node for):
+      // wait here for room rather than spill elsewhere.
+      const pinnedHere = strat?.type === "NODE_AFFINITY" && strat.nodeId === this.opts.nodeId && !strat.soft;
+      const placement = pinnedHere
+        ? (fits(req.resources, this.scheduler.total) ? { kind: "local" as const }
+          : { kind: "infeasible" as const, reason: `node ${this.opts.nodeId} (hard node affinity) does not have these resources` })
+        : this.scheduler.place(req.resources, this.opts.nodeId, this.cluster, strat?.type === "SPREAD", strat?.labels, this.opts.labels);
       if (placement.kind === "spill") {
         const target = this.nodeAddrs.get(placement.nodeId);
         if (target) return { retryAt: target };

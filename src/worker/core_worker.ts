@@ -37,6 +37,8 @@ export interface CoreWorkerOptions {
   gcs: Connection;
   raylet: Connection;
   listenPort?: number;
+  /** More methods this process serves (the remote-client proxy adds client.*). */
+  extraHandlers?: Handlers;
   /** Inclusive port range to listen in (the node's --min/--max-worker-port); any port when absent. */
   portRange?: [number, number] | undefined;
   logToDriver?: boolean;
@@ -157,7 +159,7 @@ export class CoreWorker implements Runtime {
   private accept(conn: Connection): void {
     conn.on("protocolError", (e: Error) => process.stderr.write(`protocol error from ${conn.peer.role} ${conn.remote}: ${e.message}\n`));
     conn.on("handlerError", (e: Error) => process.stderr.write(`handler error: ${e.stack ?? e.message}\n`));
-    conn.onRequest = serve(this.handlers, "a core worker");
+    conn.onRequest = serve(this.opts.extraHandlers ? { ...this.handlers, ...this.opts.extraHandlers } : this.handlers, "a core worker");
     conn.onNotify = (method, payload) => {
       if (method === "worker.GeneratorItem") {
         const p = payload as Req<"worker.GeneratorItem">;
@@ -409,7 +411,7 @@ export class CoreWorker implements Runtime {
   }
 
   submitTask(d: Described, args: unknown[], o: TaskOptions): { refs: ObjectRef[]; taskId: string } {
-    const taskId = uniqueId();
+    const taskId = o.taskId ?? uniqueId();
     const { specs, keep, pending } = this.buildArgs(args);
     const spec: TaskSpec = {
       taskId, jobId: this.currentJobId(), kind: "normal", fn: d.descriptor as FunctionDescriptorWire, name: o.name,
@@ -495,7 +497,7 @@ export class CoreWorker implements Runtime {
   // ---------- actors ----------
 
   createActor(d: Described, args: unknown[], o: ActorOptions): string {
-    const actorId = randomId(12);
+    const actorId = o.actorId ?? randomId(12);
     const { specs, keep, pending } = this.buildArgs(args);
     const namespace = o.namespace ?? this.opts.namespace;
     const spec: TaskSpec = {
@@ -524,8 +526,8 @@ export class CoreWorker implements Runtime {
   }
 
   submitActorTask(actorId: string, fn: FunctionDescriptorWire, method: string, args: unknown[],
-    o: { numReturns: number; name: string }): { refs: ObjectRef[]; taskId: string } {
-    const taskId = uniqueId();
+    o: { numReturns: number; name: string; taskId?: string | undefined }): { refs: ObjectRef[]; taskId: string } {
+    const taskId = o.taskId ?? uniqueId();
     const { specs, keep, pending } = this.buildArgs(args);
     const spec: TaskSpec = {
       taskId, jobId: this.currentJobId(), kind: "actor_task", fn, name: o.name, method, actorId, args: specs,

@@ -18,6 +18,8 @@ export interface TaskOptions {
   maxCalls?: number | undefined;
   strategy?: SchedulingStrategy | undefined;
   name: string;
+  /** Use this task id (a remote client chose it) instead of a new one. */
+  taskId?: string | undefined;
 }
 
 export interface ActorOptions {
@@ -31,6 +33,8 @@ export interface ActorOptions {
   envVars?: Record<string, string> | undefined;
   strategy?: SchedulingStrategy | undefined;
   className: string;
+  /** Use this actor id (a remote client chose it) instead of a new one. */
+  actorId?: string | undefined;
 }
 
 export interface RuntimeInfo {
@@ -48,7 +52,7 @@ export interface Runtime {
   submitTask(d: Described, args: unknown[], o: TaskOptions): { refs: ObjectRef[]; taskId: string };
   createActor(d: Described, args: unknown[], o: ActorOptions): string;
   submitActorTask(actorId: string, fn: FunctionDescriptorWire, method: string, args: unknown[],
-    o: { numReturns: number; name: string }): { refs: ObjectRef[]; taskId: string };
+    o: { numReturns: number; name: string; taskId?: string | undefined }): { refs: ObjectRef[]; taskId: string };
   trackActor(actorId: string, maxTaskRetries: number): void;
   nextStreamItem(taskId: string, index: number): Promise<ObjectRef | undefined>;
   get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]>;

@@ -13,8 +13,8 @@ let token = "";
 
 before(async () => {
   if (skip) return;
-  hosts = await TestHosts.create(3);
-  const [h0, h1, h2] = hosts.hosts as [Host, Host, Host];
+  hosts = await TestHosts.create(4); // h3 runs no node: the "laptop" for remote drivers
+  const [h0, h1, h2] = hosts.hosts as [Host, Host, Host, Host];
   // A short health-check budget (3 missed pings of 1 s) so the partition test is quick.
   const out = await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2"],
     { env: { ...process.env, STINGRAY_HEALTH_CHECK_FAILURE_THRESHOLD: "3" } });
@@ -32,7 +32,7 @@ test("seed 000's example: 1000 tasks report every node's IP on a head plus two w
   const { stdout } = await hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/node_ips.ts")], { cwd: ROOT });
   const res = JSON.parse(stdout.trim().split("\n").pop()!) as { ips: string[]; nodes: number };
   assert.equal(res.nodes, 3);
-  assert.deepEqual(res.ips, h.map((x) => x.ip).sort());
+  assert.deepEqual(res.ips, h.slice(0, 3).map((x) => x.ip).sort());
 });
 
 test("objects of 1 KB and 500 MB move between hosts, and a 300 MB object is broadcast", { skip }, async () => {
@@ -120,6 +120,27 @@ test("a node cut off the network is marked dead by missed health checks and must
   }
 });
 
+test("a remote driver on a machine without a node drives the cluster through stingray://HEAD:10001", { skip }, async () => {
+  const [h0, h1, h2, laptop] = hosts!.hosts as [Host, Host, Host, Host];
+  const env = { ...process.env, STINGRAY_AUTH_TOKEN: token, CLIENT_ADDRESS: `stingray://${h0.ip}:10001` };
+  const { stdout } = await hosts!.exec(laptop, [node, path.join(ROOT, "test/fixtures/drivers/remote_client.ts")], { cwd: ROOT, env, timeoutMs: 180_000 });
+  const res = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+  assert.deepEqual(res.squares, [1, 4, 9]);
+  assert.ok((res.ips as string[]).every((ip) => [h0.ip, h1.ip, h2.ip].includes(ip)), "tasks ran on cluster nodes, not on the laptop");
+  assert.equal(res.counter, 5);
+  assert.equal(res.putSum, 10_000_000);
+  assert.equal(res.bigLen, 12_000_000);
+  assert.deepEqual(res.streamed, [0, 1, 2]);
+  assert.equal(res.error, "RangeError");
+  assert.equal(res.waited, 1);
+  assert.equal(res.nodes, 3);
+  assert.equal(res.context, true);
+  assert.deepEqual(hosts!.pids(laptop), [], "nothing keeps running on the laptop");
+  // The wrong token is refused.
+  await assert.rejects(hosts!.exec(laptop, [node, path.join(ROOT, "test/fixtures/drivers/remote_client.ts")],
+    { cwd: ROOT, env: { ...env, STINGRAY_AUTH_TOKEN: "nope" } }), (e: { stderr?: string }) => /wrong auth token/.test(e.stderr ?? ""));
+});
+
 test("a join with a wrong or missing token is refused and says which", { skip }, async () => {
   const [h0, , h2] = hosts!.hosts;
   await assert.rejects(hosts!.exec(h2!, [node, CLI, "start", `--address=${h0!.ip}:6379`, "--num-cpus=1"],
@@ -180,7 +201,7 @@ test("seed 004's fixed ports: every listening port is one the flags gave", { ski
   const ss = (await hosts!.exec(h2, ["ss", "-Hltn"])).stdout;
   const ports = [...ss.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1]));
   assert.ok(ports.includes(6379) && ports.includes(20000), `head ports listen: ${ports.join(",")}`);
-  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && !(p >= 10002 && p <= 10099));
+  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && !(p >= 10001 && p <= 10099));
   assert.deepEqual(stray, [], "no process listens outside the given ports");
   await hosts!.exec(h2, [node, CLI, "stop"]);
 });

@@ -60,3 +60,6 @@ class WithCtor { constructor(readonlyName: string, size: number) { void readonly
 ray.remote(WithCtor).remote("a", 1);
 // @ts-expect-error constructor arguments are checked
 ray.remote(WithCtor).remote(1, "a");
+const throws = ray.remote((): never => { throw new Error("x"); });
+const tr = throws.remote();
+expectType<Equal<typeof tr, ray.ObjectRef<never>>>();

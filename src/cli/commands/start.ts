@@ -65,8 +65,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   let daemons: DaemonHandle[];
   if (v.head) {
     const port = num("start", "port", v.port) ?? 6379;
+    const clientServerPort = num("start", "client-server-port", v["client-server-port"]) ?? 10001;
     const head = await startHead({ tempDir, nodeIp, port, attached: block, labels, minWorkerPort, maxWorkerPort,
-      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, ...res });
+      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, ...res });
     daemons = head.daemons;
     const addr = `${nodeIp}:${head.gcsPort}`;
     process.stdout.write(
@@ -81,6 +82,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       "    await ray.init({ address: \"auto\" });\n\n" +
       "  From another host that runs a node:\n" +
       `    await ray.init({ address: "${addr}" });\n\n` +
+      "  From a machine that is not part of the cluster (a laptop), with STINGRAY_AUTH_TOKEN set:\n" +
+      `    await ray.init({ address: "stingray://${nodeIp}:${clientServerPort}" });\n\n` +
       "  The cluster's auth token is in " + path.join(head.sessionDir, "auth_token") + " (mode 0600);\n" +
       "  print it with `stingray get-auth-token`. Pass it as STINGRAY_AUTH_TOKEN, never on a command line.\n\n" +
       "  To see the status of the cluster, use\n    stingray status\n\n" +

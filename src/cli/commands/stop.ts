@@ -13,7 +13,9 @@ const FLAGS: FlagSpec = {
   help: { type: "boolean", short: "h", help: "Show this help." },
 };
 
-const PATTERNS = [/\/src\/gcs\/main\.ts\b/, /\/src\/raylet\/main\.ts\b/, /\/src\/worker\/main\.ts\b/];
+const PATTERNS = [/\/src\/gcs\/main\.ts\b/, /\/src\/raylet\/main\.ts\b/, /\/src\/worker\/main\.ts\b/,
+  /\/src\/client\/(server|proxy)_main\.ts\b/];
+const KINDS = ["gcs_server", "raylet", "worker", "client_server"];
 
 function netns(pid: number | "self"): string | undefined {
   try { return fs.readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
@@ -34,7 +36,7 @@ export function stingrayProcesses(): Array<{ pid: number; kind: string }> {
     let cmd: string;
     try { cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" "); } catch { continue; }
     const i = PATTERNS.findIndex((p) => p.test(cmd));
-    if (i >= 0) out.push({ pid, kind: ["gcs_server", "raylet", "worker"][i]! });
+    if (i >= 0) out.push({ pid, kind: KINDS[i]! });
   }
   return out;
 }
@@ -57,7 +59,8 @@ export async function stopCommand(argv: string[]): Promise<number> {
   for (const p of left) { try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ } }
   const byKind = (k: string): number => procs.filter((p) => p.kind === k).length;
   process.stdout.write(`Stopped all ${procs.length} Stingray processes (gcs_server: ${byKind("gcs_server")}, ` +
-    `raylet: ${byKind("raylet")}, workers: ${byKind("worker")})` +
+    `raylet: ${byKind("raylet")}, workers: ${byKind("worker")}` +
+    (byKind("client_server") ? `, client server and proxies: ${byKind("client_server")}` : "") + ")" +
     (left.length ? `; ${left.length} did not exit within the grace period and were killed.\n` : ".\n"));
   return 0;
 }
