@@ -119,7 +119,10 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   const ips = localIps();
   const local = nodes.find((n) => n.state === "ALIVE" && (rayletPort ? n.port === rayletPort && ips.has(n.ip) : ips.has(n.ip)));
   if (!local) {
+    // No node here: drive the cluster as a remote client through the head's client server.
+    const { value } = await gcs.request("gcs.KvGet", { ns: "cluster", key: "client_server" });
     gcs.close();
+    if (value) return initClient(`stingray://${Buffer.from(value).toString()}`, { ...o, authToken: token });
     throw new RuntimeStateError(`init(): the cluster at ${gcsHost}:${gcsPort} has no node on this host; start one with ` +
       `\`stingray start --address=${gcsHost}:${gcsPort}\`, or connect through a remote client address (stingray://HEAD:10001)`);
   }

@@ -42,6 +42,11 @@ export class ClientServer {
       onAuthFailure: (remote, reason) => log.warn(`rejected client ${remote}: ${reason}`),
     });
     log.info(`client server listening on ${this.o.host}:${this.rpc.port}`);
+    // Drivers that find no node on their machine look this up to connect as remote clients.
+    const gcs = await connect({ host: this.o.gcsHost, port: this.o.gcsPort, token: this.o.token, role: "client_server",
+      id: "client_server", retryMs: 5000 });
+    await gcs.request("gcs.KvPut", { ns: "cluster", key: "client_server", value: Buffer.from(`${this.o.nodeIp}:${this.rpc.port}`), overwrite: true });
+    gcs.close();
   }
 
   async stop(): Promise<void> {

@@ -148,7 +148,8 @@ export const METHODS = {
     obj({ nodeId: str, ip: str, sessionDir: str, gcsHost: str, gcsPort: int })),
   "raylet.RequestWorkerLease": m(obj({ jobId: str, resources: Resources, actorId: opt(str),
     strategy: opt(SchedulingStrategy), envHash: str, envVars: opt(record(str)), maxCalls: opt(int),
-    sessionScripts: opt(bool) }),
+    /** How many raylets redirected this request already; a redirected request is not redirected again if it fits. */
+    hops: opt(int) }),
   obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)) })),
   "raylet.ReturnWorker": m(obj({ leaseId: str, kill: opt(bool) }), Ok),
   "raylet.CancelLeaseRequests": m(obj({ jobId: str }), Ok),

@@ -28,6 +28,10 @@ export class LocalScheduler {
   readonly available: ResourceSet;
   private queue: LeaseRequest[] = [];
   private freeGpus: number[];
+  private spreadNext = 0;
+
+  /** Injectable for tests. */
+  random: () => number = Math.random;
 
   constructor(total: ResourceSet) {
     this.total = normalize(total);
@@ -46,13 +50,17 @@ export class LocalScheduler {
     const localNow = localEver && fits(resources, this.available) && this.queue.length === 0;
     const others = cluster.filter((n) => n.alive && n.nodeId !== selfId && matchesLabels(n.labels, selector));
     if (spread) {
-      const candidates = [...others.filter((n) => fits(resources, n.available))];
-      if (localNow) return { kind: "local" };
-      const pick = candidates[Math.floor(Math.random() * candidates.length)];
-      if (pick) return { kind: "spill", nodeId: pick.nodeId };
+      // Round-robin over every node with room now (this one included), in a stable order.
+      const ids = [...(localNow ? [selfId] : []), ...others.filter((n) => fits(resources, n.available)).map((n) => n.nodeId)].sort();
+      const pick = ids[this.spreadNext++ % Math.max(1, ids.length)];
+      if (pick === selfId) return { kind: "local" };
+      if (pick) return { kind: "spill", nodeId: pick };
     }
     if (localNow) return { kind: "local" };
-    const roomNow = others.find((n) => fits(resources, n.available));
+    // Another node with room: pick one at random, so that requests spilled on the same stale view
+    // of the cluster spread out instead of piling onto one node.
+    const withRoom = others.filter((n) => fits(resources, n.available));
+    const roomNow = withRoom[Math.floor(this.random() * withRoom.length)];
     if (roomNow) return { kind: "spill", nodeId: roomNow.nodeId };
     if (localEver) return { kind: "local" };
     const ever = others.find((n) => fits(resources, n.total));

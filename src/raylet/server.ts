@@ -20,6 +20,7 @@ import { config } from "../common/config.ts";
 import { ProtocolError, ConnectionError, NodeDiedError, ObjectLostError } from "../common/errors.ts";
 import { uniqueId } from "../common/ids.ts";
 import { fits, resourceKey } from "../common/resources.ts";
+import { matchesLabels } from "../common/labels.ts";
 
 const log = logger("raylet");
 const WORKER_MAIN = fileURLToPath(new URL("../worker/main.ts", import.meta.url));
@@ -397,7 +398,8 @@ export class Raylet {
       }
       // Hard affinity to this node (also how the GCS places actors it has chosen a node for):
       // wait here for room rather than spill elsewhere.
-      const pinnedHere = strat?.type === "NODE_AFFINITY" && strat.nodeId === this.opts.nodeId && !strat.soft;
+      const pinnedHere = (strat?.type === "NODE_AFFINITY" && strat.nodeId === this.opts.nodeId && !strat.soft) ||
+        ((req.hops ?? 0) > 0 && matchesLabels(this.opts.labels, strat?.labels));
       const placement = pinnedHere
         ? (fits(req.resources, this.scheduler.total) ? { kind: "local" as const }
           : { kind: "infeasible" as const, reason: `node ${this.opts.nodeId} (hard node affinity) does not have these resources` })

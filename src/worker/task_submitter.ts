@@ -126,7 +126,7 @@ export class NormalTaskSubmitter {
     try {
       reply = await raylet.request("raylet.RequestWorkerLease", {
         jobId: this.ctx.jobId, resources: cls.resources, strategy: cls.strategy, envHash: cls.envHash,
-        envVars: cls.envVars, maxCalls: cls.maxCalls || undefined,
+        envVars: cls.envVars, maxCalls: cls.maxCalls || undefined, hops: hops || undefined,
       });
     } catch (e) {
       cls.pendingLeases--;

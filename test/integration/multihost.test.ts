@@ -35,7 +35,7 @@ test("seed 000's example: 1000 tasks report every node's IP on a head plus two w
   assert.deepEqual(res.ips, h.slice(0, 3).map((x) => x.ip).sort());
 });
 
-test("objects of 1 KB and 500 MB move between hosts, and a 300 MB object is broadcast", { skip }, async () => {
+test("objects of 1 KB and 500 MB move between hosts, and a 1 GB object is broadcast to every node", { skip }, async () => {
   const h = hosts!.hosts;
   const { stdout } = await hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/objects_xnode.ts")], { cwd: ROOT, timeoutMs: 240_000 });
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), {
@@ -81,7 +81,8 @@ test("label selectors choose hosts; an actor whose host dies restarts on another
   }
   hosts!.killAll(h[1]!); // the actor's host dies
   try {
-    const res = JSON.parse((await driver).stdout.trim().split("\n").pop()!) as { inB: string[]; notB: string[]; first: string; second: string };
+    const res = JSON.parse((await driver).stdout.trim().split("\n").pop()!) as { inB: string[]; notB: string[]; first: string; second: string; spread: number };
+    assert.ok(res.spread >= 2, `SPREAD put three concurrent tasks on ${res.spread} node(s)`);
     assert.deepEqual(res.inB, [h[2]!.ip], "zone b tasks ran only on the zone b host");
     assert.ok(!res.notB.includes(h[2]!.ip) && res.notB.length >= 1, "zone !b tasks never ran on the zone b host");
     assert.equal(res.first, h[1]!.ip);
@@ -122,6 +123,10 @@ test("a node cut off the network is marked dead by missed health checks and must
 
 test("a remote driver on a machine without a node drives the cluster through stingray://HEAD:10001", { skip }, async () => {
   const [h0, h1, h2, laptop] = hosts!.hosts as [Host, Host, Host, Host];
+  // init({ address: "HEAD:6379" }) from a machine without a node also works (it goes through the client server).
+  const viaGcs = await hosts!.exec(laptop, [node, path.join(ROOT, "test/fixtures/drivers/remote_client.ts")],
+    { cwd: ROOT, env: { ...process.env, STINGRAY_AUTH_TOKEN: token, CLIENT_ADDRESS: `${h0.ip}:6379` }, timeoutMs: 180_000 });
+  assert.deepEqual((JSON.parse(viaGcs.stdout.trim().split("\n").pop()!) as { squares: number[] }).squares, [1, 4, 9]);
   const env = { ...process.env, STINGRAY_AUTH_TOKEN: token, CLIENT_ADDRESS: `stingray://${h0.ip}:10001` };
   const { stdout } = await hosts!.exec(laptop, [node, path.join(ROOT, "test/fixtures/drivers/remote_client.ts")], { cwd: ROOT, env, timeoutMs: 180_000 });
   const res = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;

@@ -67,3 +67,13 @@ test("label selectors pick nodes by label, with ! to exclude", () => {
   assert.equal(none.kind, "infeasible");
   assert.match((none as { reason: string }).reason, /labels \{"zone":"c"\}/);
 });
+
+test("SPREAD rotates over the nodes with room", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  const cluster: ClusterNodeView[] = ["a", "b", "self"].map((nodeId) => ({ nodeId, total: { CPU: 2 }, available: { CPU: 2 }, alive: true }));
+  const picks = Array.from({ length: 6 }, () => {
+    const p = s.place({ CPU: 1 }, "self", cluster, true);
+    return p.kind === "local" ? "self" : p.kind === "spill" ? p.nodeId : "none";
+  });
+  assert.deepEqual(picks, ["a", "b", "self", "a", "b", "self"]);
+});

@@ -36,6 +36,9 @@ export const START_FLAGS: FlagSpec = {
   "metrics-export-port": { type: "string", help: "Prometheus metrics port." },
   "redis-shard-ports": { type: "string", help: "Accepted for Ray compatibility; has no meaning in Stingray." },
   "gcs-storage": { type: "string", help: "GCS storage: memory (default) or sqlite." },
+  "tls-cert": { type: "string", help: "PEM certificate: every link of this node uses TLS (with --tls-key and --tls-ca)." },
+  "tls-key": { type: "string", help: "PEM private key of --tls-cert." },
+  "tls-ca": { type: "string", help: "PEM CA that peers' certificates must chain to." },
   help: { type: "boolean", short: "h", help: "Show this help." },
 };
 
@@ -62,6 +65,17 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (minWorkerPort > maxWorkerPort) throw new UsageError(`stingray start: --min-worker-port (${minWorkerPort}) is above --max-worker-port (${maxWorkerPort})`);
   const nodeManagerPort = num("start", "node-manager-port", v["node-manager-port"]);
   const block = v.block === true;
+  // TLS settings reach every daemon and worker of this node through the environment.
+  const tls = [v["tls-cert"], v["tls-key"], v["tls-ca"]];
+  if (tls.some((x) => x !== undefined)) {
+    if (tls.some((x) => typeof x !== "string")) throw new UsageError("stingray start: give --tls-cert, --tls-key and --tls-ca together");
+    for (const [flag, file] of [["tls-cert", tls[0]], ["tls-key", tls[1]], ["tls-ca", tls[2]]] as const) {
+      if (!fs.existsSync(String(file))) throw new UsageError(`stingray start: --${flag} file ${String(file)} does not exist`);
+    }
+    process.env.STINGRAY_TLS_CERT = path.resolve(String(tls[0]));
+    process.env.STINGRAY_TLS_KEY = path.resolve(String(tls[1]));
+    process.env.STINGRAY_TLS_CA = path.resolve(String(tls[2]));
+  }
   let daemons: DaemonHandle[];
   if (v.head) {
     const port = num("start", "port", v.port) ?? 6379;
