@@ -13,8 +13,21 @@ const src = path.join(here, "shm.c");
 const outDir = path.join(here, "build");
 const out = path.join(outDir, "shm.node");
 
+// Up to date = strictly newer than shm.c AND loadable here. Both matter for a published package:
+// npm's `files` list ships whatever build/shm.node the publisher had, and npm gives every file in
+// a tarball the same mtime, so "not older" alone would keep a binary built for another machine.
+function upToDate() {
+  try {
+    if (fs.statSync(out).mtimeMs <= fs.statSync(src).mtimeMs) return false;
+    createRequire(import.meta.url)(out);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 try {
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) process.exit(0);
+  if (upToDate()) process.exit(0);
   let include;
   try {
     include = path.join(path.dirname(createRequire(import.meta.url).resolve("node-api-headers/package.json")), "include");
@@ -23,8 +36,12 @@ try {
   }
   fs.mkdirSync(outDir, { recursive: true });
   const cc = process.env.CC || "cc";
-  execFileSync(cc, ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", `-I${include}`, "-o", `${out}.tmp`, src], { stdio: "inherit" });
-  fs.renameSync(`${out}.tmp`, out);
+  try {
+    execFileSync(cc, ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", `-I${include}`, "-o", `${out}.tmp`, src], { stdio: "inherit" });
+    fs.renameSync(`${out}.tmp`, out);
+  } finally {
+    fs.rmSync(`${out}.tmp`, { force: true });
+  }
   console.log(`stingray: built ${path.relative(process.cwd(), out)} (zero-copy object reads)`);
 } catch (e) {
   console.warn(`stingray: could not build the shared-memory addon (${e.message.split("\n")[0]}); object reads will copy`);

@@ -1,7 +1,9 @@
 // Zero-copy reads of object-store files: map a file into memory and hand it to JavaScript as an
 // ArrayBuffer backed by the mapping. The finalizer unmaps it when the ArrayBuffer is collected.
-// Objects are immutable, so read mappings are PROT_READ: writing through them would fault,
-// which is the point (a reader must never modify a shared object).
+// Objects are immutable, so mapFile's mappings are PROT_READ. Caution: a JS write through a
+// typed array over such an ArrayBuffer is NOT a catchable exception -- the CPU faults and the
+// whole process dies with SIGSEGV. That is acceptable because a reader must never modify a
+// shared object; code that needs to write uses mapFileWritable (PROT_READ|PROT_WRITE).
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
@@ -46,6 +48,11 @@ static napi_value wrap(napi_env env, void* addr, size_t len, const char* path) {
     return ab;
   }
   mapping_t* m = (mapping_t*)malloc(sizeof(mapping_t));
+  if (m == NULL) {
+    munmap(addr, len);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
   m->addr = addr;
   m->len = len;
   napi_status st = napi_create_external_arraybuffer(env, addr, len, unmap, m, &ab);
@@ -89,8 +96,10 @@ static napi_value map_file_writable(napi_env env, napi_callback_info info) {
   char path[4096];
   if (argc < 2 || !get_path(env, argv[0], path, sizeof path)) return NULL;
   double dsize = 0;
-  if (napi_get_value_double(env, argv[1], &dsize) != napi_ok || dsize < 0) {
-    napi_throw_type_error(env, NULL, "size must be a non-negative number");
+  // !(x >= 0) also rejects NaN; 2^53 bounds it to what a double holds exactly (and fits off_t).
+  if (napi_get_value_double(env, argv[1], &dsize) != napi_ok || !(dsize >= 0) || dsize > 9007199254740992.0 ||
+      dsize != (double)(long long)dsize) {
+    napi_throw_type_error(env, NULL, "size must be a non-negative integer");
     return NULL;
   }
   size_t len = (size_t)dsize;
