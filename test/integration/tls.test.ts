@@ -46,3 +46,26 @@ test("with TLS configured, tasks run and the ports speak only TLS", async () => 
   });
   assert.doesNotMatch(reply, /welcome|reject/);
 });
+
+test("stingray start --tls-cert/--tls-key/--tls-ca serves TLS only", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const run = promisify(execFile);
+  const cli = path.resolve(import.meta.dirname, "../../bin/stingray.js");
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+  });
+  const base: NodeJS.ProcessEnv = { ...process.env, STINGRAY_TEMP_DIR: path.join(dir, "cli") };
+  delete base.STINGRAY_TLS_CERT; delete base.STINGRAY_TLS_KEY; delete base.STINGRAY_TLS_CA;
+  await run(process.execPath, [cli, "start", "--head", `--port=${port}`, "--num-cpus=1", "--node-ip-address=127.0.0.1",
+    `--tls-cert=${path.join(dir, "node.pem")}`, `--tls-key=${path.join(dir, "node.key")}`, `--tls-ca=${path.join(dir, "ca.pem")}`], { env: base });
+  try {
+    const tlsEnv = { ...base, STINGRAY_TLS_CERT: path.join(dir, "node.pem"), STINGRAY_TLS_KEY: path.join(dir, "node.key"), STINGRAY_TLS_CA: path.join(dir, "ca.pem") };
+    assert.match((await run(process.execPath, [cli, "status"], { env: tlsEnv })).stdout, /1 node_\w+ \(127\.0\.0\.1, head\)/);
+    await assert.rejects(run(process.execPath, [cli, "status"], { env: base, timeout: 20_000 }), "a plaintext client cannot talk to a TLS cluster");
+  } finally {
+    await run(process.execPath, [cli, "stop"], { env: base });
+  }
+  await assert.rejects(run(process.execPath, [cli, "start", "--head", "--tls-cert=/nonexistent.pem", "--tls-key=x", "--tls-ca=y"], { env: base }),
+    (e: { stderr?: string }) => /--tls-cert file \/nonexistent\.pem does not exist/.test(e.stderr ?? ""));
+});
