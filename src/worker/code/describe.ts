@@ -1,284 +1,237 @@
 /**
  * @module worker/code/describe
  * Driver side of code shipping. For a function or class passed to `remote()` it builds:
- *  - a *synthetic module*: the imports and top-level declarations the target actually uses, then
- *    `export default (<target source>)`. The driver script's other top-level code (its `init()`,
- *    its task submissions) is never part of it, so it never re-runs on workers;
- *  - a *package*: that module plus every local module it imports, transitively, with paths
+ *  - a *synthetic module*: the imports and top-level declarations the target actually uses, in
+ *    their original order (and, where possible, on their original lines, so remote stack traces
+ *    point at the user's line numbers), then `export default (<target source>)`. The driver
+ *    script's other top-level code (its `init()`, its task submissions) is never part of it, so
+ *    it never re-runs on workers;
+ *  - a *code package*: that module plus every local module it imports, transitively, with paths
  *    relative to their common directory, content-addressed by sha256.
  * Free identifiers are resolved statically (acorn + periscopic): imports and top-level
  * declarations are shipped, globals are left alone, anything else is a captured local variable
- * and is rejected with an error that names it.
+ * and is refused with an error that names it.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { createRequire, isBuiltin } from "node:module";
 import { fileURLToPath } from "node:url";
-import type * as acorn from "acorn";
-import { analyze } from "periscopic";
 import { CodeShippingError } from "../../common/errors.ts";
-import { readModule, STINGRAY_MAIN, STINGRAY_ROOT, type ModuleSource } from "./source.ts";
+import {
+  declarationOf, driverOnlyInitializer, enclosingDeclarations, findTarget, freeNames, isNested, moduleSpecifiers,
+  lexicalCapture, topBindings, topLevelWrite, type Node, type TopBinding,
+} from "./analysis.ts";
+import { isRelative, nearestPackageType, PackageBuilder, resolveSpecifier, sha256 } from "./package.ts";
+import { isScriptFile, isStingraySource, lineOf, readModule, type ModuleSource } from "./source.ts";
 
-export interface FunctionDescriptor { id: string; name: string; kind: "function" | "class"; pkgHash: string; entry: string }
-export interface CodePackage { hash: string; files: Record<string, string>; nodeModulesDirs: string[] }
-
-type Node = acorn.AnyNode;
-
-interface TopBinding {
-  kind: "import" | "decl";
-  /** For imports: the declaration; for declarations: the statement that declares it. */
-  node: Node;
-  /** For imports: the local specifier node. For variable declarations: the declarator. */
-  part?: Node;
+/** What a task or actor creation names on the wire: which package, which module in it. */
+export interface FunctionDescriptor {
+  /** sha256 of the package hash and the entry path. */
+  id: string;
+  name: string;
+  kind: "function" | "class";
+  pkgHash: string;
+  /** Relative path of the synthetic module inside the package. */
+  entry: string;
 }
 
-const described = new WeakMap<Function, { descriptor: FunctionDescriptor; pkg: CodePackage }>();
-
-function children(n: Node): Node[] {
-  const out: Node[] = [];
-  for (const v of Object.values(n)) {
-    if (Array.isArray(v)) { for (const x of v) if (x && typeof x === "object" && typeof (x as Node).type === "string") out.push(x as Node); }
-    else if (v && typeof v === "object" && typeof (v as Node).type === "string") out.push(v as Node);
-  }
-  return out;
+/** The files a worker needs to run a remote function or actor class. */
+export interface CodePackage {
+  /** sha256 over the sorted (path, content) pairs and the node_modules directories. */
+  hash: string;
+  /** Relative path ("/"-separated) → file text. */
+  files: Record<string, string>;
+  /** Driver-side node_modules directories that bare imports resolved from. */
+  nodeModulesDirs: string[];
 }
 
-function findNode(root: Node, start: number, end: number): Node | undefined {
-  const stack: Node[] = [root];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (n.start === start && n.end === end && n.type !== "ExpressionStatement") return n;
-    if (n.start <= start && n.end >= end) stack.push(...children(n));
-  }
-  return undefined;
-}
+export interface Described { descriptor: FunctionDescriptor; pkg: CodePackage }
 
-function topBindings(ast: acorn.Program): Map<string, TopBinding> {
-  const m = new Map<string, TopBinding>();
-  for (const stmt of ast.body) {
-    let decl: Node | null | undefined = stmt;
-    if (stmt.type === "ImportDeclaration") {
-      for (const s of stmt.specifiers) m.set(s.local.name, { kind: "import", node: stmt, part: s });
-      continue;
-    }
-    if (stmt.type === "ExportNamedDeclaration" || stmt.type === "ExportDefaultDeclaration") decl = stmt.declaration as Node | null;
-    if (!decl) continue;
-    if ((decl.type === "FunctionDeclaration" || decl.type === "ClassDeclaration") && decl.id) {
-      m.set(decl.id.name, { kind: "decl", node: decl });
-    } else if (decl.type === "VariableDeclaration") {
-      for (const d of decl.declarations) {
-        for (const name of patternNames(d.id)) m.set(name, { kind: "decl", node: decl, part: d });
-      }
-    }
-  }
-  return m;
-}
+const described = new WeakMap<Function, Described>();
 
-function patternNames(p: Node): string[] {
-  switch (p.type) {
-    case "Identifier": return [p.name];
-    case "ObjectPattern": return p.properties.flatMap((x) => patternNames(x.type === "RestElement" ? x.argument : x.value));
-    case "ArrayPattern": return p.elements.flatMap((x) => (x ? patternNames(x) : []));
-    case "RestElement": return patternNames(p.argument);
-    case "AssignmentPattern": return patternNames(p.left);
-    default: return [];
-  }
-}
+/** Most modules searched for a function's source, starting from the caller. */
+const SEARCH_LIMIT = 500;
 
-/** Does the node contain `await` or a call to init/shutdown outside nested functions? */
-function sideEffect(n: Node): string | undefined {
-  const stack: Node[] = [n];
-  while (stack.length) {
-    const x = stack.pop()!;
-    if (x.type === "AwaitExpression") return "awaits a value";
-    if (x.type === "CallExpression") {
-      const c = x.callee;
-      const name = c.type === "Identifier" ? c.name : c.type === "MemberExpression" && c.property.type === "Identifier" ? c.property.name : "";
-      if (name === "init" || name === "shutdown") return `calls ${name}()`;
-    }
-    if (x.type === "FunctionExpression" || x.type === "ArrowFunctionExpression" || x.type === "FunctionDeclaration") continue;
-    stack.push(...children(x));
-  }
-  return undefined;
-}
+function message(e: unknown): string { return e instanceof Error ? e.message : String(e); }
 
-function freeNames(n: Node): string[] {
-  const target = n.type === "Property" || n.type === "MethodDefinition" ? n.value : n;
-  const { globals } = analyze(target as Parameters<typeof analyze>[0]);
-  return [...globals.keys()].filter((k) => k !== "arguments" && k !== "undefined");
-}
+interface Found { mod: ModuleSource; node: Node; ancestors: Node[] }
 
-function resolveLocal(fromFile: string, spec: string): string | undefined {
-  if (!spec.startsWith("./") && !spec.startsWith("../") && !spec.startsWith("/") && !spec.startsWith("file:")) return undefined;
-  const base = spec.startsWith("file:") ? fileURLToPath(spec) : path.resolve(path.dirname(fromFile), spec);
-  for (const c of [base, `${base}.ts`, `${base}.js`, path.join(base, "index.ts"), path.join(base, "index.js")]) {
-    try { if (fs.statSync(c).isFile()) return c; } catch { /* next */ }
-  }
-  return undefined;
-}
-
-function resolveBare(fromFile: string, spec: string): string | undefined {
-  try { return createRequire(fromFile).resolve(spec); } catch { /* ESM-only or missing */ }
-  const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
-  for (let d = path.dirname(fromFile); ; d = path.dirname(d)) {
-    const cand = path.join(d, "node_modules", pkg);
-    if (fs.existsSync(cand)) return cand;
-    if (path.dirname(d) === d) return undefined;
-  }
-}
-
-function nodeModulesDirOf(resolved: string): string | undefined {
-  const i = resolved.lastIndexOf(`${path.sep}node_modules${path.sep}`);
-  return i >= 0 ? resolved.slice(0, i + "/node_modules".length) : undefined;
-}
-
-const STINGRAY_SRC = path.join(STINGRAY_ROOT, "src") + path.sep;
-
-function insideStingray(file: string): boolean {
-  return file.startsWith(STINGRAY_ROOT) && !file.slice(STINGRAY_ROOT.length).split(path.sep).includes("node_modules");
-}
-
-interface Specifier { start: number; end: number; value: string }
-
-function moduleSpecifiers(ast: acorn.Program): Specifier[] {
-  const out: Specifier[] = [];
-  const stack: Node[] = [ast];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if ((n.type === "ImportDeclaration" || n.type === "ExportAllDeclaration" || n.type === "ExportNamedDeclaration") && n.source) {
-      out.push({ start: n.source.start, end: n.source.end, value: String(n.source.value) });
-    }
-    if (n.type === "ImportExpression" && n.source.type === "Literal" && typeof n.source.value === "string") {
-      out.push({ start: n.source.start, end: n.source.end, value: n.source.value });
-    }
-    stack.push(...children(n));
-  }
-  return out;
-}
-
-class PackageBuilder {
-  files = new Map<string, string>(); // absolute path -> content to ship
-  nodeModulesDirs = new Set<string>();
-
-  /** Rewrite one specifier of `fromFile`; adds local files to the package. Returns the new text or undefined to keep. */
-  rewrite(fromFile: string, spec: string): string | undefined {
-    if (isBuiltin(spec)) return undefined;
-    const local = resolveLocal(fromFile, spec);
-    if (local) {
-      // Stingray's own runtime is never shipped: workers use their installed copy.
-      if (local.startsWith(STINGRAY_SRC)) return this.stingraySpec(local, spec, fromFile);
-      this.add(local);
-      return undefined;
-    }
-    if (spec === "stingray") return undefined;
-    const resolved = resolveBare(fromFile, spec);
-    if (resolved) {
-      if (insideStingray(resolved)) return this.stingraySpec(resolved, spec, fromFile);
-      const nm = nodeModulesDirOf(resolved);
-      if (nm) this.nodeModulesDirs.add(nm);
-    }
-    return undefined;
-  }
-
-  private stingraySpec(file: string, spec: string, from: string): string {
-    if (file === STINGRAY_MAIN || file === STINGRAY_ROOT || file === STINGRAY_ROOT.replace(/\/$/, "")) return "stingray";
-    throw new CodeShippingError(`${from} imports "${spec}", a Stingray internal module; code that runs on workers ` +
-      `may import only the public API: import * as ray from "stingray"`);
-  }
-
-  add(file: string): void {
-    if (this.files.has(file)) return;
-    this.files.set(file, ""); // reserve (cycles)
-    if (!/\.(ts|mts|cts|js|mjs|cjs)$/.test(file)) {
-      this.files.set(file, fs.readFileSync(file, "utf8"));
-      return;
-    }
-    const mod = readModule(file);
-    let text = mod.original;
-    const specs = moduleSpecifiers(mod.ast).sort((a, b) => b.start - a.start);
-    for (const s of specs) {
-      const r = this.rewrite(file, s.value);
-      if (r !== undefined) text = text.slice(0, s.start) + JSON.stringify(r) + text.slice(s.end);
-    }
-    this.files.set(file, text);
-  }
-}
-
-function commonDir(paths: string[]): string {
-  let dir = path.dirname(paths[0]!);
-  for (const p of paths) while (!(p + path.sep).startsWith(dir + path.sep) && dir !== path.dirname(dir)) dir = path.dirname(dir);
-  return dir;
-}
-
-function sha256(s: string): string { return createHash("sha256").update(s).digest("hex"); }
-
-/** Locate the module that defines `target`: the caller, then (breadth-first) its local imports. */
-function locate(src: string, callerFile: string): { mod: ModuleSource; start: number } | undefined {
+/** Find the module defining a function with source `src`: the caller, then (breadth first) its local imports. */
+function locate(src: string, callerFile: string, what: string): Found {
   const seen = new Set<string>();
   const queue = [callerFile];
-  while (queue.length && seen.size < 200) {
-    const f = queue.shift()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
+  let callerError: unknown;
+  while (queue.length && seen.size < SEARCH_LIMIT) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
     let mod: ModuleSource;
-    try { mod = readModule(f); } catch { continue; }
-    const i = mod.js.indexOf(src);
-    if (i >= 0) return { mod, start: i };
-    for (const s of moduleSpecifiers(mod.ast)) {
-      const l = resolveLocal(f, s.value);
-      if (l && /\.(ts|mts|js|mjs)$/.test(l)) queue.push(l);
+    try {
+      mod = readModule(file);
+    } catch (e) {
+      if (file === callerFile) callerError = e;
+      continue;
     }
+    for (let i = mod.js.indexOf(src); i >= 0; i = mod.js.indexOf(src, i + 1)) {
+      const hit = findTarget(mod.ast, mod.js, i, i + src.length);
+      if (hit) return { mod, ...hit };
+    }
+    for (const s of moduleSpecifiers(mod)) {
+      if (!isRelative(s.value)) continue;
+      let r;
+      try { r = resolveSpecifier(file, s.value); } catch { continue; }
+      if (r.kind === "local" && isScriptFile(r.file) && !seen.has(r.file)) queue.push(r.file);
+    }
+  }
+  const why = callerError ? ` (${message(callerError)})` : "";
+  throw new CodeShippingError(`cannot find the source of ${what} in ${callerFile} or the modules it imports${why}. ` +
+    "Stingray ships a remote function or actor class by its source text, so it must be written in a module file: " +
+    "define it at the top level of the script that calls remote() or of a module that script imports " +
+    "(not in eval, new Function, the REPL or a bound function), and pass values it needs as arguments");
+}
+
+/** Line and column (both 0-based) of an offset in a module's JavaScript text. */
+function position(mod: ModuleSource, offset: number): { line: number; col: number } {
+  let starts = mod.memo.get("lineStarts") as number[] | undefined;
+  if (!starts) {
+    starts = [0];
+    for (let i = mod.js.indexOf("\n"); i >= 0; i = mod.js.indexOf("\n", i + 1)) starts.push(i + 1);
+    mod.memo.set("lineStarts", starts);
+  }
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid; else hi = mid - 1;
+  }
+  return { line: lo, col: offset - starts[lo]! };
+}
+
+/**
+ * Writes the synthetic module, putting each piece on its original line and column when the
+ * pieces so far leave room, so that line numbers in remote stack traces match the user's file.
+ */
+class Emitter {
+  private parts: string[] = [];
+  private line = 0;
+  private col = 0;
+  private mod: ModuleSource;
+  constructor(mod: ModuleSource) { this.mod = mod; }
+
+  /** Append `text`, placed at the original position of `offset` when given and still possible. */
+  put(text: string, offset?: number): void {
+    if (offset !== undefined) {
+      const p = position(this.mod, offset);
+      if (p.line > this.line) {
+        this.parts.push("\n".repeat(p.line - this.line), " ".repeat(p.col));
+        this.line = p.line;
+        this.col = p.col;
+      } else if (p.line === this.line && p.col >= this.col) {
+        this.parts.push(" ".repeat(p.col - this.col));
+        this.col = p.col;
+      } else {
+        this.newline();
+      }
+    }
+    this.parts.push(text);
+    const nl = text.lastIndexOf("\n");
+    if (nl < 0) {
+      this.col += text.length;
+    } else {
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.line++;
+      this.col = text.length - nl - 1;
+    }
+  }
+
+  /** Start a new line unless the current one is empty. */
+  newline(): void {
+    if (this.col === 0) return;
+    this.parts.push("\n");
+    this.line++;
+    this.col = 0;
+  }
+
+  toString(): string { return this.parts.join("") + "\n"; }
+}
+
+function captured(what: string, id: string): CodeShippingError {
+  if (id === "this" || id === "super" || id === "arguments" || id === "new.target") {
+    return new CodeShippingError(`${what} uses \`${id}\` of the function it is defined in, which cannot be shipped ` +
+      "to workers; define it at module top level and pass what it needs as an argument");
+  }
+  return new CodeShippingError(`${what} captures local variable \`${id}\`, which cannot be shipped to workers; ` +
+    "define it at module top level or pass it as an argument");
+}
+
+const COMMONJS_NAMES = new Set(["require", "module", "exports", "__dirname", "__filename"]);
+
+/** The top-level binding whose declaration is the target itself (`function f`, `class C`, `const f = () => ...`). */
+function selfBinding(tops: Map<string, TopBinding>, node: Node): TopBinding | undefined {
+  for (const b of tops.values()) {
+    if (b.kind !== "decl") continue;
+    if (!b.part && b.node === node) return b;
+    if (b.part?.type === "VariableDeclarator" && b.part.init === node && b.part.id.type === "Identifier") return b;
   }
   return undefined;
 }
 
-function asExpression(src: string, node: Node): string {
-  if (node.type === "Property" || node.type === "MethodDefinition") return `({ ${src} })[${JSON.stringify(keyName(node))}]`;
-  return `(${src})`;
-}
-
-function keyName(n: Node): string {
-  if ((n.type === "Property" || n.type === "MethodDefinition") && n.key.type === "Identifier") return n.key.name;
-  if ((n.type === "Property" || n.type === "MethodDefinition") && n.key.type === "Literal") return String(n.key.value);
-  return "default";
-}
-
-export function describeRemote(target: Function, callerUrl: string | undefined): { descriptor: FunctionDescriptor; pkg: CodePackage } {
+/**
+ * Describe a function or class for shipping to workers. `callerUrl` is the file URL of the
+ * module that called `remote()` (see `callerModuleUrl`). Cached per target object.
+ */
+export function describeRemote(target: Function, callerUrl: string | undefined): Described {
   const hit = described.get(target);
   if (hit) return hit;
-  const name = target.name || "anonymous";
-  const kind: "function" | "class" = /^class[\s{]/.test(Function.prototype.toString.call(target)) ? "class" : "function";
+  if (typeof target !== "function") throw new CodeShippingError(`remote() takes a function or a class, got ${typeof target}`);
   const src = Function.prototype.toString.call(target);
-  if (src.includes("[native code]")) {
-    throw new CodeShippingError(`${name} is a native or bound function; remote() needs a function or class written in a module file`);
+  const kind: "function" | "class" = /^class[\s{]/.test(src) ? "class" : "function";
+  const name = target.name || "anonymous";
+  const what = `remote ${kind} \`${name}\``;
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
+    throw new CodeShippingError(`${what} is a native or bound function; remote() needs a function or class written in a module file`);
   }
   if (!callerUrl) {
-    throw new CodeShippingError(`cannot tell which module defines ${name}: remote() must be called from a module file, not a REPL or eval`);
+    throw new CodeShippingError(`cannot tell which module defines ${what}: remote() must be called from a module file, ` +
+      "not from a REPL, eval or node -e");
   }
-  const callerFile = fileURLToPath(callerUrl);
-  const found = locate(src, callerFile);
-  if (!found) {
-    throw new CodeShippingError(`cannot find the source of ${kind} ${name} in ${callerFile} or the modules it imports; ` +
-      "define remote functions and classes in a module file (at its top level, or in a module it imports)");
+  let callerFile: string;
+  try {
+    callerFile = fileURLToPath(callerUrl);
+  } catch {
+    throw new CodeShippingError(`${what} was passed to remote() from ${callerUrl}, which is not a module file; ` +
+      "define remote functions and classes in .ts/.js module files");
   }
-  const { mod, start } = found;
-  const node = findNode(mod.ast, start, start + src.length);
-  if (!node) throw new CodeShippingError(`cannot parse the source of ${name} in ${mod.file}`);
-  const tops = topBindings(mod.ast);
-  const builder = new PackageBuilder();
-  const imports = new Map<Node, Set<Node>>(); // declaration -> needed specifiers
-  const decls = new Map<Node, Set<Node | undefined>>(); // statement -> needed declarators
-  const visiting = new Set<Node>();
-  const visit = (n: Node, owner: string): void => {
-    if (visiting.has(n)) return;
-    visiting.add(n);
+
+  const { mod, node, ancestors } = locate(src, callerFile, what);
+  const where = path.relative(process.cwd(), mod.file) || mod.file;
+  if (node.type === "MethodDefinition" && node.key.type === "PrivateIdentifier") {
+    throw new CodeShippingError(`${what} is a private method; pass a function or a class to remote()`);
+  }
+  if (isStingraySource(mod.file)) {
+    throw new CodeShippingError(`${what} is defined inside Stingray (${mod.file}); only user code can be shipped to workers`);
+  }
+
+  const nested = isNested(ancestors);
+  const lexical = nested ? lexicalCapture(node) : undefined;
+  if (lexical) throw captured(what, lexical);
+
+  // Resolve free identifiers, transitively through the top-level declarations they need.
+  const tops = topBindings(mod);
+  const enclosing = enclosingDeclarations(mod, ancestors);
+  const imports = new Map<Node, Set<Node>>(); // ImportDeclaration -> needed specifiers
+  const decls = new Map<Node, Set<Node>>(); // declaration -> needed declarators (itself for functions/classes)
+  const queue: { node: Node; owner: string | undefined }[] = [{ node, owner: undefined }];
+  while (queue.length) {
+    const { node: n, owner } = queue.shift()!;
     for (const id of freeNames(n)) {
+      if (owner === undefined && enclosing.has(id)) throw captured(what, id);
       const b = tops.get(id);
       if (!b) {
         if (id in globalThis) continue;
-        throw new CodeShippingError(`remote ${kind} \`${name}\` captures local variable \`${id}\`` +
-          (owner !== name ? ` (through \`${owner}\`)` : "") + ", which cannot be shipped to workers; " +
+        if (owner === undefined && nested) throw captured(what, id);
+        const hint = COMMONJS_NAMES.has(id)
+          ? " (CommonJS names do not exist in ES modules; use import, import.meta.dirname and import.meta.filename)" : "";
+        throw new CodeShippingError(`${what} uses \`${id}\`${owner ? ` (through \`${owner}\`)` : ""}, which is not ` +
+          `imported or declared at the top level of ${where} and is not a global, so workers cannot provide it${hint}; ` +
           "define it at module top level or pass it as an argument");
       }
       if (b.kind === "import") {
@@ -287,62 +240,139 @@ export function describeRemote(target: Function, callerUrl: string | undefined):
         s.add(b.part!);
         continue;
       }
+      const part = b.part ?? b.node;
       let s = decls.get(b.node);
       if (!s) decls.set(b.node, (s = new Set()));
-      if (s.has(b.part)) continue;
-      s.add(b.part);
-      const scan = b.part ?? b.node;
-      const why = b.part && b.part.type === "VariableDeclarator" && b.part.init ? sideEffect(b.part.init) : undefined;
+      if (s.has(part)) continue;
+      s.add(part);
+      const init = part.type === "VariableDeclarator" ? part.init : undefined;
+      const why = init ? driverOnlyInitializer(init) : undefined;
       if (why) {
-        throw new CodeShippingError(`remote ${kind} \`${name}\` uses the top-level variable \`${id}\` of ${mod.file}, whose ` +
-          `initializer ${why}; that is driver code and does not run on workers. Pass \`${id}\` to the ${kind} as an argument instead`);
+        throw new CodeShippingError(`${what} uses the top-level variable \`${id}\` (${where}:${lineOf(mod.js, part.start)}), ` +
+          `whose initializer ${why}. That is driver code: the driver script's top-level code does not run on workers. ` +
+          `Pass \`${id}\` to the ${kind} as an argument instead (large values: ray.put() them and pass the ObjectRef)`);
       }
-      visit(scan, id);
+      queue.push({ node: part, owner: id });
     }
-  };
-  visit(node, name);
+  }
 
-  // Assemble the synthetic module in source order.
-  const parts: string[] = [];
+  // Top-level code that changes a shipped variable after its declaration is not shipped with it.
+  const shipped = new Set<string>();
+  for (const b of tops.values()) {
+    if (b.kind === "decl" && decls.get(b.node)?.has(b.part ?? b.node)) shipped.add(b.name);
+  }
+  if (shipped.size) {
+    for (const stmt of mod.ast.body) {
+      const decl = declarationOf(stmt);
+      const included = decl ? decls.get(decl) : undefined;
+      if (stmt.type === "ImportDeclaration" || (included && decl?.type !== "VariableDeclaration")) continue;
+      const parts: Node[] = decl?.type === "VariableDeclaration" && included
+        ? decl.declarations.filter((d) => !included.has(d)) : [stmt];
+      for (const part of parts) {
+        const w = topLevelWrite(part, shipped);
+        if (w) {
+          throw new CodeShippingError(`${what} uses the top-level variable \`${w.name}\`, which top-level code changes at ` +
+            `${where}:${lineOf(mod.js, w.at)}. That code is not shipped (the top-level code of the module that defines ` +
+            `${name} does not run on workers), so workers would see \`${w.name}\` without the change. Compute it in its ` +
+            "initializer or in a function, or pass the value as an argument");
+        }
+      }
+    }
+  }
+
+  // Assemble the synthetic module: imports, declarations in source order, the default export.
+  const builder = new PackageBuilder();
   const js = mod.js;
+  const out = new Emitter(mod);
   for (const stmt of mod.ast.body) {
-    if (stmt.type === "ImportDeclaration" && imports.has(stmt)) {
-      const needed = imports.get(stmt)!;
-      let spec = String(stmt.source.value);
-      const r = builder.rewrite(mod.file, spec);
-      if (r !== undefined) spec = r;
-      const attrs = stmt.attributes?.length ? ` with { ${stmt.attributes.map((a) => js.slice(a.start, a.end)).join(", ")} }` : "";
-      const def = [...needed].find((s) => s.type === "ImportDefaultSpecifier");
-      const ns = [...needed].find((s) => s.type === "ImportNamespaceSpecifier");
-      const named = [...needed].filter((s) => s.type === "ImportSpecifier").map((s) => js.slice(s.start, s.end));
-      if (def) parts.push(`import ${js.slice(def.start, def.end)} from ${JSON.stringify(spec)}${attrs};`);
-      if (ns) parts.push(`import ${js.slice(ns.start, ns.end)} from ${JSON.stringify(spec)}${attrs};`);
-      if (named.length) parts.push(`import { ${named.join(", ")} } from ${JSON.stringify(spec)}${attrs};`);
+    if (stmt.type !== "ImportDeclaration") continue;
+    const needed = imports.get(stmt);
+    if (!needed) continue;
+    const from = JSON.stringify(builder.specifier(mod.file, String(stmt.source.value)));
+    const attrs = stmt.attributes.length ? ` with { ${stmt.attributes.map((a) => js.slice(a.start, a.end)).join(", ")} }` : "";
+    const list = [...needed].sort((a, b) => a.start - b.start);
+    const pieces: string[] = [];
+    for (const sp of list) {
+      if (sp.type === "ImportDefaultSpecifier" || sp.type === "ImportNamespaceSpecifier") {
+        pieces.push(`import ${js.slice(sp.start, sp.end)} from ${from}${attrs};`);
+      }
     }
+    const named = list.filter((sp) => sp.type === "ImportSpecifier").map((sp) => js.slice(sp.start, sp.end));
+    if (named.length) pieces.push(`import { ${named.join(", ")} } from ${from}${attrs};`);
+    out.put(pieces.join(" "), stmt.start);
   }
+  const self = selfBinding(tops, node);
+  const selfIncluded = self !== undefined && decls.get(self.node)?.has(self.part ?? self.node) === true;
   for (const stmt of mod.ast.body) {
-    const decl = stmt.type === "ExportNamedDeclaration" || stmt.type === "ExportDefaultDeclaration" ? stmt.declaration as Node : stmt;
-    if (!decl || !decls.has(decl)) continue;
+    const decl = declarationOf(stmt);
+    const needed = decl ? decls.get(decl) : undefined;
+    if (!decl || !needed) continue;
     if (decl.type === "VariableDeclaration") {
-      const parts2 = [...decls.get(decl)!].filter((x): x is Node => x !== undefined).sort((a, b) => a.start - b.start);
-      parts.push(`${decl.kind} ${parts2.map((d) => js.slice(d.start, d.end)).join(", ")};`);
+      const list = [...needed].sort((a, b) => a.start - b.start);
+      out.put(`${decl.kind} `, decl.start);
+      list.forEach((d, i) => {
+        if (i > 0) out.put(",");
+        out.put(js.slice(d.start, d.end), d.start);
+      });
+      out.put(";");
     } else {
-      parts.push(js.slice(decl.start, decl.end));
+      out.put(js.slice(decl.start, decl.end), decl.start);
     }
   }
-  parts.push(`export default ${asExpression(src, node)};`);
-  const synthetic = parts.join("\n") + "\n";
+  const srcStart = node.end - src.length; // a static method's text starts after `static`
+  out.newline();
+  if (selfIncluded) {
+    // The target refers to itself by its top-level name: export that binding, one copy only.
+    out.put(`export default ${self.name};`);
+  } else if (node.type === "Property" || node.type === "MethodDefinition") {
+    // Method shorthand (`f(x) {}`, `async f() {}`, `*g() {}`, `get x() {}`) is only valid inside an
+    // object literal: ship it as the only member of one and take that member back out.
+    out.put("export default ((o) => { const d = Object.getOwnPropertyDescriptor(o, Reflect.ownKeys(o)[0]); " +
+      "return d.value ?? d.get ?? d.set; })({");
+    out.put(src, srcStart);
+    out.put("});");
+  } else {
+    out.put("export default (");
+    out.put(src, srcStart);
+    out.put(");");
+  }
+  const synthetic = out.toString();
 
-  const all = [mod.file, ...builder.files.keys()];
-  const root = commonDir(all);
-  const fnHash = sha256(synthetic).slice(0, 16);
-  const entry = path.relative(root, path.join(path.dirname(mod.file), `__stingray_${fnHash}.mjs`));
+  // The package: the synthetic module next to the defining module, plus the import closure.
+  const absFiles = [mod.file, ...builder.files.keys()];
+  const root = commonDir(absFiles.map((f) => path.dirname(f)));
+  const rel = (f: string): string => path.relative(root, f).split(path.sep).join("/");
+  const entry = rel(path.join(path.dirname(mod.file), `__stingray_${sha256(synthetic).slice(0, 16)}.mjs`));
   const files: Record<string, string> = { [entry]: synthetic };
-  for (const [f, text] of builder.files) files[path.relative(root, f)] = text;
-  const hash = sha256(Object.keys(files).sort().map((k) => `${k}\0${files[k]}`).join("\0"));
-  const pkg: CodePackage = { hash, files, nodeModulesDirs: [...builder.nodeModulesDirs].sort() };
-  const descriptor: FunctionDescriptor = { id: sha256(`${hash}:${entry}`).slice(0, 32), name, kind, pkgHash: hash, entry };
+  const digests = new Map<string, string>();
+  for (const [f, { text, digest }] of builder.files) {
+    files[rel(f)] = text;
+    digests.set(rel(f), digest);
+  }
+  if (files["package.json"] === undefined) {
+    // Module type of shipped .js/.ts files, as on the driver (and so no package.json above the cache interferes).
+    const type = nearestPackageType(path.dirname(mod.file));
+    if (type !== undefined) files["package.json"] = JSON.stringify(type === null ? {} : { type }) + "\n";
+  }
+  const nodeModulesDirs = [...builder.nodeModulesDirs].sort();
+  // sha256 over the sorted (path, content) pairs (each content by its own sha256, computed once
+  // per file version) and the node_modules directories, which decide what bare imports load.
+  const h = createHash("sha256");
+  for (const k of Object.keys(files).sort()) h.update(`${k}\0${digests.get(k) ?? sha256(files[k]!)}\n`);
+  h.update(`node_modules\0${nodeModulesDirs.join("\0")}\n`);
+  const hash = h.digest("hex");
+  const pkg: CodePackage = { hash, files, nodeModulesDirs };
+  const descriptor: FunctionDescriptor = { id: sha256(`${hash}\0${entry}`), name, kind, pkgHash: hash, entry };
   const result = { descriptor, pkg };
   described.set(target, result);
   return result;
+}
+
+/** Deepest directory containing all of `dirs`. */
+function commonDir(dirs: string[]): string {
+  let dir = dirs[0]!;
+  for (const d of dirs) {
+    while (!(d + path.sep).startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  }
+  return dir;
 }

@@ -1,8 +1,10 @@
 /**
  * @module worker/code/source
- * Reading user modules the way the worker will see them: TypeScript is type-stripped (positions
- * preserved, so `fn.toString()` appears verbatim in the stripped text), parsed once with acorn
- * and cached by path and mtime. Also finds the module that called `remote()` from a stack trace.
+ * Reading user modules the way Node runs them: TypeScript is type-stripped with
+ * `module.stripTypeScriptTypes` (positions preserved, so `fn.toString()` appears verbatim in the
+ * stripped text), parsed once with acorn, and cached by path, mtime and size, so describing many
+ * functions of one module reads and parses it once. Also knows where Stingray itself lives, so
+ * that its own files are never shipped.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -11,20 +13,37 @@ import { stripTypeScriptTypes } from "node:module";
 import * as acorn from "acorn";
 import { CodeShippingError } from "../../common/errors.ts";
 
-/** Root of the stingray package (holds package.json). */
-export const STINGRAY_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+function realpath(p: string): string {
+  try { return fs.realpathSync(p); } catch { return p; }
+}
+
+/** Root of the stingray package on this host (the directory holding its package.json), no trailing separator. */
+export const STINGRAY_ROOT = realpath(fileURLToPath(new URL("../../../", import.meta.url))).replace(/[\\/]+$/, "");
+/** Stingray's sources: any file under it is internal, except the public entry point. */
+export const STINGRAY_SRC = path.join(STINGRAY_ROOT, "src") + path.sep;
+/** The public entry point (`exports["."]`): imports of it are rewritten to the bare specifier "stingray". */
 export const STINGRAY_MAIN = path.join(STINGRAY_ROOT, "src", "api", "index.ts");
-const RUNTIME_DIRS = [path.join(STINGRAY_ROOT, "src", "api") + path.sep, path.join(STINGRAY_ROOT, "src", "worker") + path.sep];
+
+/** Is `file` (an absolute path) one of Stingray's own sources? Symlinks are resolved first. */
+export function isStingraySource(file: string): boolean {
+  return realpath(file).startsWith(STINGRAY_SRC) || file.startsWith(STINGRAY_SRC);
+}
 
 export interface ModuleSource {
   file: string;
+  /** The file's text as written (what gets shipped). */
   original: string;
-  /** JavaScript text with the same character positions as `original`. */
+  /** JavaScript text with the same character positions as `original` (types blanked out). */
   js: string;
   ast: acorn.Program;
+  /** Per-module memo used by the analysis (top-level bindings, scopes); dropped with the source. */
+  memo: Map<string, unknown>;
 }
 
-const cache = new Map<string, { mtimeMs: number; mod: ModuleSource }>();
+/** Counters, for tests and diagnostics. */
+export const sourceStats = { reads: 0, parses: 0 };
+
+const cache = new Map<string, { mtimeMs: number; size: number; mod: ModuleSource }>();
 
 /** Run `f` without Node's one-time "stripTypeScriptTypes is experimental" warning. */
 function quietly<T>(f: () => T): T {
@@ -36,53 +55,61 @@ function quietly<T>(f: () => T): T {
   try { return f(); } finally { process.emitWarning = emit; }
 }
 
-function isTs(file: string): boolean { return /\.(ts|mts|cts)$/.test(file); }
+export function isTypeScript(file: string): boolean { return /\.(ts|mts|cts)$/.test(file); }
+export function isScriptFile(file: string): boolean { return /\.(ts|mts|cts|js|mjs|cjs)$/.test(file); }
 
-export function readModule(file: string): ModuleSource {
-  let st: fs.Stats;
+function message(e: unknown): string { return e instanceof Error ? e.message : String(e); }
+
+/** Stat a file; undefined when it does not exist or is not a regular file. */
+export function statFile(file: string): fs.Stats | undefined {
   try {
-    st = fs.statSync(file);
+    const st = fs.statSync(file);
+    return st.isFile() ? st : undefined;
   } catch {
-    throw new CodeShippingError(`cannot read module ${file} to ship its code to workers`);
+    return undefined;
   }
+}
+
+/** Read, strip and parse a JavaScript or TypeScript module (cached by path, mtime and size). */
+export function readModule(file: string): ModuleSource {
+  const st = statFile(file);
+  if (!st) throw new CodeShippingError(`cannot read module ${file} to ship its code to workers`);
   const hit = cache.get(file);
-  if (hit && hit.mtimeMs === st.mtimeMs) return hit.mod;
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.mod;
+  sourceStats.reads++;
   const original = fs.readFileSync(file, "utf8");
   let js = original;
-  if (isTs(file)) {
+  if (isTypeScript(file)) {
     try {
       js = quietly(() => stripTypeScriptTypes(original, { mode: "strip" }));
     } catch (e) {
-      throw new CodeShippingError(`cannot ship ${file}: ${(e as Error).message} (Stingray ships TypeScript by type stripping: ` +
-        "enums, namespaces and parameter properties are not supported; use plain objects and fields)");
+      throw new CodeShippingError(`cannot ship ${file}: ${message(e)} (Stingray ships TypeScript the way Node runs it, ` +
+        "by type stripping: enums, namespaces and constructor parameter properties are not supported; " +
+        "use plain objects, const objects and explicit fields)", { cause: e });
     }
   }
+  // A hashbang line is blanked (same length) so positions stay put.
+  const parseable = js.replace(/^#!.*/, (m) => " ".repeat(m.length));
   let ast: acorn.Program;
+  sourceStats.parses++;
   try {
-    ast = acorn.parse(js.replace(/^#!.*/, (m) => " ".repeat(m.length)), { ecmaVersion: "latest", sourceType: "module", allowHashBang: true });
+    ast = acorn.parse(parseable, { ecmaVersion: "latest", sourceType: "module" });
   } catch (e) {
-    throw new CodeShippingError(`cannot parse ${file} to ship its code: ${(e as Error).message}`);
+    try {
+      // CommonJS files in the import closure (.cjs, or .js in a CommonJS package) may not parse as modules.
+      ast = acorn.parse(parseable, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true });
+    } catch {
+      throw new CodeShippingError(`cannot parse ${file} to ship its code to workers: ${message(e)}`, { cause: e });
+    }
   }
-  const mod = { file, original, js, ast };
-  cache.set(file, { mtimeMs: st.mtimeMs, mod });
+  const mod: ModuleSource = { file, original, js, ast, memo: new Map() };
+  cache.set(file, { mtimeMs: st.mtimeMs, size: st.size, mod });
   return mod;
 }
 
-function frameFile(line: string): string | undefined {
-  const m = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):\d+:\d+\)?\s*$/.exec(line);
-  if (!m) return undefined;
-  const loc = m[1]!;
-  return loc.startsWith("file://") ? fileURLToPath(loc) : loc;
-}
-
-/** File URL of the first stack frame outside Stingray's runtime (the module that called remote()). */
-export function callerModuleUrl(stack?: string): string | undefined {
-  const lines = (stack ?? new Error().stack ?? "").split("\n").slice(1);
-  for (const l of lines) {
-    const f = frameFile(l);
-    if (!f || f.startsWith("node:")) continue;
-    if (RUNTIME_DIRS.some((d) => f.startsWith(d))) continue;
-    return "file://" + f;
-  }
-  return undefined;
+/** 1-based line number of a character offset, for messages. */
+export function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
 }
