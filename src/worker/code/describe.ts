@@ -21,7 +21,7 @@ import {
   lexicalCapture, topBindings, topLevelWrite, type Node, type TopBinding,
 } from "./analysis.ts";
 import { isRelative, nearestPackageType, PackageBuilder, resolveSpecifier, sha256 } from "./package.ts";
-import { isScriptFile, isStingraySource, lineOf, readModule, type ModuleSource } from "./source.ts";
+import { STINGRAY_SRC, isScriptFile, isStingraySource, lineOf, readModule, type ModuleSource } from "./source.ts";
 
 /** What a task or actor creation names on the wire: which package, which module in it. */
 export interface FunctionDescriptor {
@@ -206,7 +206,8 @@ export function describeRemote(target: Function, callerUrl: string | undefined):
   if (node.type === "MethodDefinition" && node.key.type === "PrivateIdentifier") {
     throw new CodeShippingError(`${what} is a private method; pass a function or a class to remote()`);
   }
-  if (isStingraySource(mod.file)) {
+  // Stingray's own tools may ship code (the microbenchmark's tasks live in src/cli); its runtime may not.
+  if (isStingraySource(mod.file) && !mod.file.startsWith(path.join(STINGRAY_SRC, "cli") + path.sep)) {
     throw new CodeShippingError(`${what} is defined inside Stingray (${mod.file}); only user code can be shipped to workers`);
   }
 

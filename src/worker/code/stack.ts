@@ -1,12 +1,15 @@
 /**
  * @module worker/code/stack
- * Finds the user module that called `remote()`: the first stack frame outside Stingray's own
- * `src/` directory. Frames may name file URLs (ES modules) or plain paths (CommonJS, Windows);
+ * Finds the user module that called `remote()`: the first stack frame outside Stingray's runtime
+ * layers (`src/api`, `src/worker`, `src/client`). Other Stingray modules that define remote
+ * functions themselves (the microbenchmark's tasks) count as callers. Frames may name file URLs (ES modules) or plain paths (CommonJS, Windows);
  * frames of Node internals and of eval'd code are never a module file.
  */
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { STINGRAY_SRC } from "./source.ts";
+
+const RUNTIME_DIRS = ["api", "worker", "client"].map((d) => path.join(STINGRAY_SRC, d) + path.sep);
 
 // The location is whatever precedes ":line:column" at the end of the frame, after "(" or "at ".
 // Non-greedy, so paths holding spaces, parentheses or colons still come out whole.
@@ -26,7 +29,7 @@ function frameFile(line: string): { file: string; url: string } | undefined {
 }
 
 /**
- * File URL of the first stack frame outside Stingray's `src/` directory: the module that called
+ * File URL of the first stack frame outside Stingray's runtime layers: the module that called
  * `remote()`. `stack` defaults to the current stack. Undefined when no frame names a module file
  * (a REPL, eval, `node -e`).
  */
@@ -42,7 +45,7 @@ export function callerModuleUrl(stack?: string): string | undefined {
     if (/^\s*at /.test(line) && /\beval at /.test(line)) return undefined;
     const f = frameFile(line);
     if (!f) continue;
-    if (f.file.startsWith(STINGRAY_SRC)) continue;
+    if (RUNTIME_DIRS.some((d) => f.file.startsWith(d))) continue;
     return f.url;
   }
   return undefined;
