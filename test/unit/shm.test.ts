@@ -49,3 +49,17 @@ test("mapping a missing file throws an error naming the path", () => {
   const f = path.join(dir, "missing");
   assert.throws(() => shmMapper().mapFile(f), (e: unknown) => e instanceof Error && e.message.includes(f));
 });
+
+test("writing into a mapped object changes only the writer's copy", (t) => {
+  const m = shmMapper();
+  if (!m.zeroCopy) { t.skip("native addon not built: reads copy"); return; }
+  const f = path.join(dir, "cow");
+  fs.writeFileSync(f, new Float64Array([1, 2, 3]));
+  const a = new Float64Array(m.mapFile(f));
+  const b = new Float64Array(m.mapFile(f));
+  a[0] = 42; // would be a SIGSEGV with a read-only mapping
+  assert.equal(a[0], 42);
+  assert.equal(b[0], 1, "another reader still sees the object as stored");
+  const onDisk = fs.readFileSync(f);
+  assert.equal(onDisk.readDoubleLE(0), 1, "the stored object is unchanged");
+});

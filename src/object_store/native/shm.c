@@ -1,9 +1,10 @@
 // Zero-copy reads of object-store files: map a file into memory and hand it to JavaScript as an
 // ArrayBuffer backed by the mapping. The finalizer unmaps it when the ArrayBuffer is collected.
-// Objects are immutable, so mapFile's mappings are PROT_READ. Caution: a JS write through a
-// typed array over such an ArrayBuffer is NOT a catchable exception -- the CPU faults and the
-// whole process dies with SIGSEGV. That is acceptable because a reader must never modify a
-// shared object; code that needs to write uses mapFileWritable (PROT_READ|PROT_WRITE).
+// Objects are immutable, but JavaScript has no read-only typed arrays, so mapFile maps them
+// copy-on-write (MAP_PRIVATE, readable and writable): reads share the object's pages with every
+// other process, and a user who writes into a value they got gets private copies of just the
+// pages written -- never a crash, and never a change other readers could see.
+// mapFileWritable (MAP_SHARED) is for the creator filling a new object.
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
@@ -67,7 +68,7 @@ static napi_value wrap(napi_env env, void* addr, size_t len, const char* path) {
   return ab;
 }
 
-// mapFile(path): ArrayBuffer — read-only shared mapping of the whole file.
+// mapFile(path): ArrayBuffer — copy-on-write mapping of the whole file (see the top of the file).
 static napi_value map_file(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -81,7 +82,7 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   size_t len = (size_t)st.st_size;
   void* addr = NULL;
   if (len > 0) {
-    addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (addr == MAP_FAILED) { close(fd); return throw_errno(env, "cannot map", path); }
   }
   close(fd);
