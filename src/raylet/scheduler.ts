@@ -50,8 +50,9 @@ export class LocalScheduler {
     const localNow = localEver && fits(resources, this.available) && this.queue.length === 0;
     const others = cluster.filter((n) => n.alive && n.nodeId !== selfId && matchesLabels(n.labels, selector));
     if (spread) {
-      // Round-robin over every node with room now (this one included), in a stable order.
-      const ids = [...(localNow ? [selfId] : []), ...others.filter((n) => fits(resources, n.available)).map((n) => n.nodeId)].sort();
+      // Round-robin over every node that can run it (this one included), in a stable order; the
+      // view of other nodes' free resources may be a second old, so "could run" is what counts.
+      const ids = [...(localEver ? [selfId] : []), ...others.filter((n) => fits(resources, n.total)).map((n) => n.nodeId)].sort();
       const pick = ids[this.spreadNext++ % Math.max(1, ids.length)];
       if (pick === selfId) return { kind: "local" };
       if (pick) return { kind: "spill", nodeId: pick };
