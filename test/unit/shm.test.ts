@@ -34,15 +34,39 @@ test("mappings share memory with a writer (zero copy)", (t) => {
 test("mapping a large file does not copy it into the process", (t) => {
   const m = shmMapper();
   if (!m.zeroCopy) { t.skip("native addon not built: reads copy"); return; }
+  const size = 400 * 1024 * 1024;
   const f = path.join(dir, "big");
   const fd = fs.openSync(f, "w");
-  fs.ftruncateSync(fd, 400 * 1024 * 1024);
+  fs.ftruncateSync(fd, size); // sparse: no page exists until touched
   fs.closeSync(fd);
+  // What to measure: memoryUsage().arrayBuffers counts only buffers from Node's allocator, so it
+  // never sees an external (mapped) buffer, copied or not; `external` counts the whole 400 MB the
+  // moment the buffer exists, because V8 charges every backing store's length. Neither tells a
+  // copy from a mapping. RSS does: a copy is 400 MB resident at once, a mapping only what is read.
   const before = process.memoryUsage().rss;
   const ab = m.mapFile(f);
   const grown = process.memoryUsage().rss - before;
-  assert.equal(ab.byteLength, 400 * 1024 * 1024);
+  assert.equal(ab.byteLength, size);
   assert.ok(grown < 50 * 1024 * 1024, `RSS grew by ${grown} bytes on mapping 400 MB; a copy would add 400 MB`);
+  // The probe is sensitive: reading the first 32 MB brings (only) those pages in.
+  const touched = 32 * 1024 * 1024;
+  const view = new Float64Array(ab, 0, touched / 8);
+  let sum = 0;
+  for (let i = 0; i < view.length; i += 512) sum += view[i] ?? 1; // one read per 4 KiB page
+  assert.equal(sum, 0);
+  const grownAfterTouch = process.memoryUsage().rss - before;
+  assert.ok(grownAfterTouch > (touched * 3) / 4 && grownAfterTouch < touched + 50 * 1024 * 1024,
+    `RSS grew by ${grownAfterTouch} bytes after reading 32 MB of the mapping`);
+});
+
+test("an empty file maps to an empty ArrayBuffer", () => {
+  const m = shmMapper();
+  const f = path.join(dir, "empty");
+  fs.writeFileSync(f, "");
+  assert.equal(m.mapFile(f).byteLength, 0);
+  const w = m.mapFileWritable(path.join(dir, "empty-w"), 0);
+  if (m.zeroCopy) assert.equal(w?.byteLength, 0);
+  else assert.equal(w, null, "the copying fallback has no writable mappings");
 });
 
 test("mapping a missing file throws an error naming the path", () => {
