@@ -28,6 +28,8 @@ export const TUNABLES = {
   idle_worker_kill_ms: num(60_000, "Idle workers beyond the prestart count are stopped after this long."),
   task_max_retries: num(3, "Default maxRetries for tasks (system failures)."),
   object_store_memory_fraction: num(0.3, "Default object store capacity as a fraction of system memory."),
+  object_store_recycle_fraction: num(0.5, "Share of the object store that freed large objects' files may keep for reuse (fresh shared-memory pages are slow to write)."),
+  object_write_map_cache_bytes: num(2 ** 30, "Bytes of writable mappings a process keeps for rewriting recycled object files at memcpy speed."),
   object_store_dir: str("", "Directory holding the node's shared-memory objects (default /dev/shm/stingray-<node>)."),
   object_spill_dir: str("", "Directory objects spill to when the store is full (default <session>/spill)."),
   object_spill_threshold: num(0.8, "Fraction of store capacity above which objects are spilled."),
@@ -43,7 +45,6 @@ export const TUNABLES = {
   tls_cert: str("", "PEM certificate file: when set (with tls_key and tls_ca), every Stingray link uses TLS."),
   tls_key: str("", "PEM private key file for tls_cert."),
   tls_ca: str("", "PEM CA file that peers' certificates must chain to."),
-  gc_interval_ms: num(1_000, "How often the owner frees objects whose references were collected."),
 } as const;
 
 export type TunableName = keyof typeof TUNABLES;

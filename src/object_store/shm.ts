@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import { config } from "../common/config.ts";
 
 export interface ShmMapper {
   readonly zeroCopy: boolean;
@@ -15,14 +16,101 @@ export interface ShmMapper {
   mapFile(path: string): ArrayBuffer;
   /** Create (or truncate) a file of `size` bytes and map it writable; the fallback returns null. */
   mapFileWritable(path: string, size: number): ArrayBuffer | null;
+  /**
+   * Create (or reuse) the file at `path` with `size` bytes and copy each part in at its offset.
+   * Native: pages allocated in bulk and the mapping pre-faulted, so it runs near memcpy speed;
+   * the fallback writes with pwrite.
+   */
+  writeFile(path: string, size: number, parts: [offset: number, data: ArrayBufferView][]): void;
 }
 
 interface Native {
   mapFile(path: string): ArrayBuffer;
-  mapFileWritable(path: string, size: number): ArrayBuffer;
+  mapFileWritable(path: string, size: number, populate?: boolean): ArrayBuffer;
+  writeFile(path: string, size: number, parts: [number, ArrayBufferView][]): void;
+  unmap(ab: ArrayBuffer): void;
+}
+
+/**
+ * Writable mappings of large object files this process wrote, kept (up to a byte budget) so
+ * that writing into a recycled file again (the store reuses freed files, see store.ts) is a
+ * plain memcpy: no page-table setup, no unmapping. Keyed by inode, which survives the store's
+ * renames; used only when the file at the path still has exactly the mapped size. A cached
+ * mapping is only ever written when the store hands this process that file for a new object,
+ * at which point no one else uses it.
+ */
+class WriteMapCache {
+  private maps = new Map<string, ArrayBuffer>();
+  private bytes = 0;
+  private native: Native;
+  constructor(native: Native) { this.native = native; }
+
+  write(p: string, size: number, parts: [number, ArrayBufferView][]): void {
+    checkParts(size, parts);
+    const budget = config("object_write_map_cache_bytes");
+    let key: string | undefined;
+    let ab: ArrayBuffer | undefined;
+    if (size <= budget) {
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (st) {
+        key = `${st.dev}:${st.ino}`;
+        ab = this.maps.get(key);
+        if (ab && (ab.byteLength !== size || st.size !== size)) { this.drop(key); ab = undefined; }
+      }
+    }
+    if (!ab) {
+      if (size > budget) { this.native.writeFile(p, size, parts); return; }
+      ab = this.native.mapFileWritable(p, size, true);
+      const st = fs.statSync(p);
+      key = `${st.dev}:${st.ino}`;
+      this.maps.set(key, ab);
+      this.bytes += size;
+      for (const [k, m] of this.maps) {
+        if (this.bytes <= budget || k === key) break;
+        this.drop(k, m);
+      }
+    } else {
+      this.maps.delete(key!); // most recently used goes last
+      this.maps.set(key!, ab);
+    }
+    const dst = new Uint8Array(ab);
+    for (const [offset, data] of parts) dst.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+  }
+
+  private drop(key: string, ab = this.maps.get(key)): void {
+    if (!ab) return;
+    this.maps.delete(key);
+    this.bytes -= ab.byteLength;
+    this.native.unmap(ab);
+  }
+}
+
+function checkParts(size: number, parts: [number, ArrayBufferView][]): void {
+  for (const [offset, data] of parts) {
+    if (!(offset >= 0) || offset + data.byteLength > size) {
+      throw new RangeError(`a part of ${data.byteLength} bytes at offset ${offset} does not fit in an object of ${size} bytes`);
+    }
+  }
+}
+
+function writeWithSyscalls(p: string, size: number, parts: [number, ArrayBufferView][]): void {
+  checkParts(size, parts);
+  const fd = fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    fs.ftruncateSync(fd, size);
+    for (const [offset, data] of parts) {
+      let off = 0;
+      while (off < data.byteLength) off += fs.writeSync(fd, data as NodeJS.ArrayBufferView, off, data.byteLength - off, offset + off);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 let mapper: ShmMapper | undefined;
+
+/** Below this size a mapping costs more than it saves: plain pwrite is used. */
+const BULK_WRITE_BYTES = 1 << 20;
 
 function loadNative(): Native | undefined {
   if (process.env.STINGRAY_DISABLE_SHM_ADDON === "1") return undefined;
@@ -36,8 +124,10 @@ function loadNative(): Native | undefined {
 export function shmMapper(): ShmMapper {
   if (mapper) return mapper;
   const native = loadNative();
-  mapper = native
-    ? { zeroCopy: true, mapFile: (p) => native.mapFile(p), mapFileWritable: (p, n) => native.mapFileWritable(p, n) }
+  const cache = native && new WriteMapCache(native);
+  mapper = native && cache
+    ? { zeroCopy: true, mapFile: (p) => native.mapFile(p), mapFileWritable: (p, n) => native.mapFileWritable(p, n),
+      writeFile: (p, n, parts) => n >= BULK_WRITE_BYTES ? cache.write(p, n, parts) : writeWithSyscalls(p, n, parts) }
     : {
       zeroCopy: false,
       mapFile: (p) => {
@@ -46,6 +136,7 @@ export function shmMapper(): ShmMapper {
           ? (b.buffer as ArrayBuffer) : (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
       },
       mapFileWritable: () => null,
+      writeFile: writeWithSyscalls,
     };
   return mapper;
 }

@@ -88,6 +88,7 @@ export class Raylet {
     this.store = new ObjectStore({
       dir, capacity: opts.objectStoreMemory,
       spillDir: config("object_spill_dir") || path.join(opts.sessionDir, "spill", opts.nodeId),
+      recycleBytes: opts.objectStoreMemory * config("object_store_recycle_fraction"),
     });
   }
 
@@ -334,8 +335,10 @@ export class Raylet {
     const first = await conn.request("raylet.ObjectRead", { id, offset: 0, length: chunk });
     const size = first.size;
     const path = this.store.create(id, size, owner.workerId, true);
-    const fd = fs.openSync(path, "w", 0o600);
+    // Not "w": the store may have handed us a recycled file whose pages should be reused, not truncated away.
+    const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {
+      fs.ftruncateSync(fd, size);
       fs.writeSync(fd, first.data, 0, first.data.length, 0);
       const offsets: number[] = [];
       for (let off = first.data.length; off < size; off += chunk) offsets.push(off);
@@ -457,7 +460,7 @@ export class Raylet {
     "raylet.ObjectFree": ({ ids }) => { for (const id of ids) this.store.free(id); return {}; },
     "raylet.ObjectPull": async ({ id, fromNode, owner }) => ({ path: await this.pull(id, fromNode, owner) }),
     "raylet.ObjectRead": ({ id, offset, length }) => {
-      const p = this.store.get(id);
+      const p = this.store.get(id, false); // read through a descriptor below, never mapped
       const size = this.store.sizeOf(id);
       if (!p || size === undefined) throw new ObjectLostError(`object ${id} is not on node ${this.opts.nodeId} any more`);
       const n = Math.max(0, Math.min(length, size - offset, config("object_transfer_chunk_bytes")));

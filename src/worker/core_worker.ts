@@ -65,7 +65,7 @@ export class CoreWorker implements Runtime {
   private peers = new Map<string, Promise<Connection>>();
   readonly refs: ReferenceCounter;
   private toFree: string[] = [];
-  private freeTimer: NodeJS.Timeout | undefined;
+  private freeScheduled = false;
   private streams = new Map<string, StreamState>();
   private actorChains = new Map<string, Promise<void>>();
   private nodeRaylets = new Map<string, Address>();
@@ -240,16 +240,18 @@ export class CoreWorker implements Runtime {
     const v = this.memory.get(id);
     this.memory.delete(id);
     if (v?.node) {
+      // Frees found by one collection go out together, right after it: a dropped large object
+      // frees its store space (and its file for reuse) before the next put asks for room.
       this.toFree.push(id);
-      if (!this.freeTimer) {
-        this.freeTimer = setTimeout(() => this.flushFrees(), config("gc_interval_ms"));
-        this.freeTimer.unref();
+      if (!this.freeScheduled) {
+        this.freeScheduled = true;
+        setImmediate(() => this.flushFrees());
       }
     }
   }
 
   private flushFrees(): void {
-    this.freeTimer = undefined;
+    this.freeScheduled = false;
     const ids = this.toFree;
     this.toFree = [];
     if (ids.length && !this.opts.raylet.closed) this.opts.raylet.notify("raylet.ObjectFree", { ids });

@@ -6,7 +6,6 @@
  * path (it restores spilled objects), map the file, decode with binary payloads as views onto the
  * mapping (no copy).
  */
-import fs from "node:fs";
 import type { Connection } from "../protocol/connection.ts";
 import type { Address, ReturnValue } from "../protocol/messages.ts";
 import { config } from "../common/config.ts";
@@ -28,18 +27,10 @@ export async function storeValue(raylet: Connection, id: string, value: unknown,
 export async function writeEncoded(raylet: Connection, id: string, enc: Encoded, owner: Address): Promise<number> {
   const { size, offsets, headerLen } = storeLayout(enc);
   const { path } = await raylet.request("raylet.ObjectCreate", { id, size, owner });
-  const fd = fs.openSync(path, "w", 0o600);
-  try {
-    const head = storeHead(enc, offsets, headerLen);
-    fs.writeSync(fd, head, 0, head.length, 0);
-    enc.buffers.forEach((b, i) => {
-      let off = 0;
-      while (off < b.byteLength) off += fs.writeSync(fd, b, off, b.byteLength - off, offsets[i]! + off);
-    });
-    if (enc.buffers.length) fs.ftruncateSync(fd, size);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const head = storeHead(enc, offsets, headerLen);
+  const parts: [number, ArrayBufferView][] = [[0, head]];
+  enc.buffers.forEach((b, i) => parts.push([offsets[i]!, b]));
+  shmMapper().writeFile(path, size, parts);
   await raylet.request("raylet.ObjectSeal", { id });
   return size;
 }

@@ -87,3 +87,24 @@ test("writing into a mapped object changes only the writer's copy", (t) => {
   const onDisk = fs.readFileSync(f);
   assert.equal(onDisk.readDoubleLE(0), 1, "the stored object is unchanged");
 });
+
+test("writeFile puts every part at its offset, also when it rewrites a file it wrote before", () => {
+  const m = shmMapper();
+  const p = path.join(dir, "wf");
+  const size = 3 << 20; // above the bulk-write threshold: the mapped path when native
+  const a = new Float64Array((1 << 20) / 8).fill(1.5);
+  const head = Buffer.from("head");
+  m.writeFile(p, size, [[0, head], [1 << 20, a]]);
+  let got = fs.readFileSync(p);
+  assert.equal(got.length, size);
+  assert.equal(got.subarray(0, 4).toString(), "head");
+  assert.deepEqual(new Float64Array(got.buffer, got.byteOffset + (1 << 20), a.length), a);
+  // Same file (as a recycled one is): the new contents replace the old at the new offsets.
+  const b = new Uint8Array(1000).fill(9);
+  m.writeFile(p, size, [[0, Buffer.from("HEAD")], [2 << 20, b]]);
+  got = fs.readFileSync(p);
+  assert.equal(got.subarray(0, 4).toString(), "HEAD");
+  assert.deepEqual(got.subarray(2 << 20, (2 << 20) + 1000), Buffer.from(b));
+  // A part that does not fit is refused before anything is written.
+  assert.throws(() => m.writeFile(p, 10, [[8, new Uint8Array(4)]]));
+});

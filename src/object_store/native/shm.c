@@ -5,6 +5,10 @@
 // other process, and a user who writes into a value they got gets private copies of just the
 // pages written -- never a crash, and never a change other readers could see.
 // mapFileWritable (MAP_SHARED) is for the creator filling a new object.
+// writeFile fills a new object in one call: allocate the file's pages in bulk (fallocate), map it
+// with MAP_POPULATE (page tables filled in one pass instead of one fault per 4 KB page), copy the
+// parts in, unmap. On a recycled file whose pages already exist this runs at memcpy speed.
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
@@ -89,10 +93,11 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   return wrap(env, addr, len, path);
 }
 
-// mapFileWritable(path, size): ArrayBuffer — create/truncate the file and map it read-write.
+// mapFileWritable(path, size, populate?): ArrayBuffer — create/size the file and map it
+// read-write (MAP_SHARED); `populate` pre-faults the whole mapping in one pass.
 static napi_value map_file_writable(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096];
   if (argc < 2 || !get_path(env, argv[0], path, sizeof path)) return NULL;
@@ -104,23 +109,147 @@ static napi_value map_file_writable(napi_env env, napi_callback_info info) {
     return NULL;
   }
   size_t len = (size_t)dsize;
+  bool populate = false;
+  if (argc >= 3 && argv[2] != NULL) napi_get_value_bool(env, argv[2], &populate);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return throw_errno(env, "cannot create", path);
-  if (ftruncate(fd, (off_t)len) != 0) { close(fd); return throw_errno(env, "cannot size", path); }
+  struct stat st;
+  if (fstat(fd, &st) != 0) { close(fd); return throw_errno(env, "cannot stat", path); }
+  if ((size_t)st.st_size != len && ftruncate(fd, (off_t)len) != 0) { close(fd); return throw_errno(env, "cannot size", path); }
+  // Allocate the pages now, so a full store directory is an error here rather than a SIGBUS later.
+  if (len > 0 && fallocate(fd, 0, 0, (off_t)len) != 0 && errno == ENOSPC) {
+    close(fd);
+    return throw_errno(env, "no space in the object store directory for", path);
+  }
   void* addr = NULL;
   if (len > 0) {
-    addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     if (addr == MAP_FAILED) { close(fd); return throw_errno(env, "cannot map", path); }
   }
   close(fd);
   return wrap(env, addr, len, path);
 }
 
+// writeFile(path, size, parts: Array<[offset: number, data: ArrayBufferView]>): undefined
+static napi_value write_file(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  if (argc < 3 || !get_path(env, argv[0], path, sizeof path)) return NULL;
+  double dsize = 0;
+  if (napi_get_value_double(env, argv[1], &dsize) != napi_ok || !(dsize >= 0) || dsize > 9007199254740992.0 ||
+      dsize != (double)(long long)dsize) {
+    napi_throw_type_error(env, NULL, "size must be a non-negative integer");
+    return NULL;
+  }
+  size_t len = (size_t)dsize;
+  uint32_t nparts = 0;
+  if (napi_get_array_length(env, argv[2], &nparts) != napi_ok) {
+    napi_throw_type_error(env, NULL, "parts must be an array of [offset, ArrayBufferView]");
+    return NULL;
+  }
+  // Validate every part before touching the file.
+  for (uint32_t i = 0; i < nparts; i++) {
+    napi_value part, voff, vdata;
+    double off = 0;
+    bool isView = false;
+    size_t bytes = 0;
+    if (napi_get_element(env, argv[2], i, &part) != napi_ok || napi_get_element(env, part, 0, &voff) != napi_ok ||
+        napi_get_element(env, part, 1, &vdata) != napi_ok || napi_get_value_double(env, voff, &off) != napi_ok ||
+        napi_is_typedarray(env, vdata, &isView) != napi_ok) {
+      napi_throw_type_error(env, NULL, "parts must be an array of [offset, ArrayBufferView]");
+      return NULL;
+    }
+    if (isView) {
+      napi_typedarray_type t; size_t n; void* d; napi_value ab; size_t bo;
+      napi_get_typedarray_info(env, vdata, &t, &n, &d, &ab, &bo);
+      napi_value bl;
+      napi_get_named_property(env, vdata, "byteLength", &bl);
+      double dbl = 0;
+      napi_get_value_double(env, bl, &dbl);
+      bytes = (size_t)dbl;
+    } else {
+      bool isDv = false;
+      napi_is_dataview(env, vdata, &isDv);
+      if (!isDv) { napi_throw_type_error(env, NULL, "each part's data must be a TypedArray or DataView"); return NULL; }
+      void* d; napi_value ab; size_t bo;
+      napi_get_dataview_info(env, vdata, &bytes, &d, &ab, &bo);
+    }
+    if (!(off >= 0) || off + (double)bytes > (double)len) {
+      napi_throw_range_error(env, NULL, "a part does not fit inside the file");
+      return NULL;
+    }
+  }
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return throw_errno(env, "cannot create", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) { close(fd); return throw_errno(env, "cannot stat", path); }
+  if ((size_t)st.st_size != len && ftruncate(fd, (off_t)len) != 0) { close(fd); return throw_errno(env, "cannot size", path); }
+  if (len == 0) { close(fd); return NULL; }
+  // Allocating all pages in one call is several times faster than faulting them in one by one;
+  // on a file system without fallocate the mapping below still works, just slower.
+  if (fallocate(fd, 0, 0, (off_t)len) != 0 && errno == ENOSPC) {
+    close(fd);
+    return throw_errno(env, "no space in the object store directory for", path);
+  }
+  void* addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  close(fd);
+  if (addr == MAP_FAILED) return throw_errno(env, "cannot map", path);
+  for (uint32_t i = 0; i < nparts; i++) {
+    napi_value part, voff, vdata;
+    double off = 0;
+    bool isView = false;
+    napi_get_element(env, argv[2], i, &part);
+    napi_get_element(env, part, 0, &voff);
+    napi_get_element(env, part, 1, &vdata);
+    napi_get_value_double(env, voff, &off);
+    napi_is_typedarray(env, vdata, &isView);
+    void* data = NULL;
+    size_t bytes = 0;
+    if (isView) {
+      napi_typedarray_type t; size_t n; napi_value ab; size_t bo;
+      napi_get_typedarray_info(env, vdata, &t, &n, &data, &ab, &bo);
+      napi_value bl;
+      napi_get_named_property(env, vdata, "byteLength", &bl);
+      double dbl = 0;
+      napi_get_value_double(env, bl, &dbl);
+      bytes = (size_t)dbl;
+    } else {
+      napi_value ab; size_t bo;
+      napi_get_dataview_info(env, vdata, &bytes, &data, &ab, &bo);
+    }
+    if (bytes) memcpy((char*)addr + (size_t)off, data, bytes);
+  }
+  munmap(addr, len);
+  return NULL;
+}
+
+// unmap(arrayBuffer): detach an ArrayBuffer this module made, so its mapping is released now
+// instead of whenever the garbage collector gets to it.
+static napi_value unmap_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool isAb = false, detached = true;
+  if (argc < 1 || napi_is_arraybuffer(env, argv[0], &isAb) != napi_ok || !isAb ||
+      napi_is_detached_arraybuffer(env, argv[0], &detached) != napi_ok || detached) {
+    napi_throw_type_error(env, NULL, "unmap needs a mapped ArrayBuffer that is not detached yet");
+    return NULL;
+  }
+  napi_detach_arraybuffer(env, argv[0]);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value f1, f2;
+  napi_value f1, f2, f3, f4;
   napi_create_function(env, "mapFile", NAPI_AUTO_LENGTH, map_file, NULL, &f1);
   napi_create_function(env, "mapFileWritable", NAPI_AUTO_LENGTH, map_file_writable, NULL, &f2);
   napi_set_named_property(env, exports, "mapFile", f1);
   napi_set_named_property(env, exports, "mapFileWritable", f2);
+  napi_create_function(env, "writeFile", NAPI_AUTO_LENGTH, write_file, NULL, &f3);
+  napi_set_named_property(env, exports, "writeFile", f3);
+  napi_create_function(env, "unmap", NAPI_AUTO_LENGTH, unmap_buffer, NULL, &f4);
+  napi_set_named_property(env, exports, "unmap", f4);
   return exports;
 }
