@@ -11,7 +11,7 @@
 import os from "node:os";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { parse, help, type FlagSpec } from "../args.ts";
+import { parse, help, UsageError, type FlagSpec } from "../args.ts";
 import * as ray from "../../api/index.ts";
 import { AsyncTargetActor, ClientActor, TargetActor, noop } from "./microbenchmark_tasks.ts";
 
@@ -19,10 +19,15 @@ const FLAGS: FlagSpec = {
   quick: { type: "boolean", help: "Tiny sizes and short trials: a smoke run of a few seconds, not a measurement." },
   json: { type: "boolean", help: "Print one JSON document {metrics, machine} at the end instead of lines." },
   filter: { type: "string", help: "Run only the metrics whose name contains this substring." },
+  trials: { type: "string", help: "Timed trials per metric (default 5, 2 with --quick)." },
   help: { type: "boolean", short: "h", help: "Show this help." },
 };
 
-export interface Metric { name: string; rate: number; spread: number; unit: string }
+export interface Metric {
+  name: string; rate: number; spread: number; unit: string;
+  /** The rate of each trial (for the benchmark suite's median, min and max). */
+  samples: number[];
+}
 
 /** One benchmark: `step` does `units` operations; `setup` runs once, untimed, only if the metric is selected. */
 interface Bench {
@@ -58,7 +63,8 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
   const quick = v.quick === true;
   const asJson = v.json === true;
   const filter = (v.filter as string | undefined) ?? "";
-  const trials = quick ? 2 : 5;
+  const trials = v.trials === undefined ? (quick ? 2 : 5) : Number(v.trials);
+  if (!Number.isInteger(trials) || trials < 1) throw new UsageError(`--trials must be a positive integer, got ${String(v.trials)}`);
   const trialMs = quick ? 150 : 1500;
   const batch = quick ? 100 : 1000;
   const cpus = os.availableParallelism();
@@ -88,7 +94,7 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
   try {
     await ray.get(noop.remote());
     const initMs = performance.now() - t0;
-    if (selected("local_cluster_init_ms")) emit({ name: "local_cluster_init_ms", rate: initMs, spread: 0, unit: "ms" });
+    if (selected("local_cluster_init_ms")) emit({ name: "local_cluster_init_ms", rate: initMs, spread: 0, unit: "ms", samples: [initMs] });
 
     // Actors and objects shared by several metrics, made on first use.
     let clients: ray.ActorHandle<InstanceType<typeof import("./microbenchmark_tasks.ts").Client>>[] | undefined;
@@ -151,9 +157,10 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
       { name: "single_client_put_gigabytes", units: putBytes / 1e9, unit: "GB per second",
         setup: async () => { payload = new Float64Array(putBytes / 8).fill(1); },
         step: () => ray.put(payload!),
-        // The dropped ref is freed when V8 collects it; without a collection the store fills and
-        // later puts would measure spilling to disk instead.
-        between: () => gc?.() },
+        // The dropped ref is freed when V8 collects it (Python's refcount frees it at once);
+        // without a collection the store fills and later puts would measure spilling instead.
+        // The waits let the finalizer run and the free reach the raylet before the next put.
+        between: async () => { gc?.(); await tick(); await tick(); } },
       { name: "single_client_tasks_and_get_batch", units: batch, step: () => ray.get(nTasks()) },
       { name: "single_client_get_object_containing_10k_refs", units: 1,
         setup: async () => {
@@ -195,7 +202,7 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
         process.stderr.write(`stingray microbenchmark: ${b.name} failed\n`);
         throw e;
       }
-      emit({ name: b.name, rate: mean(rates), spread: stddev(rates), unit: b.unit ?? "per second" });
+      emit({ name: b.name, rate: mean(rates), spread: stddev(rates), unit: b.unit ?? "per second", samples: rates });
     }
   } finally {
     current = "shutdown";
@@ -211,6 +218,7 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length; }
 function stddev(xs: number[]): number {
   const m = mean(xs);
