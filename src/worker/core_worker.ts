@@ -53,6 +53,10 @@ export interface StreamState {
 }
 
 
+/** The arguments of a call without arguments, shared (never mutated). */
+const NO_ARGS: { specs: ArgSpec[]; keep: unknown[]; pending: Promise<unknown>[] } =
+  Object.freeze({ specs: Object.freeze([]) as unknown as ArgSpec[], keep: Object.freeze([]) as unknown as unknown[], pending: Object.freeze([]) as unknown as Promise<unknown>[] });
+
 export class CoreWorker implements Runtime {
   readonly opts: CoreWorkerOptions;
   readonly memory = new MemoryStore();
@@ -378,6 +382,7 @@ export class CoreWorker implements Runtime {
 
   /** Turn user arguments into ArgSpecs; returns the refs that must stay alive and a promise if any owned dependency is pending. */
   private buildArgs(args: unknown[]): { specs: ArgSpec[]; keep: unknown[]; pending: Promise<unknown>[] } {
+    if (args.length === 0) return NO_ARGS; // shared: a million queued no-arg tasks need no arrays each
     const specs: ArgSpec[] = [];
     const keep: unknown[] = [];
     const pending: Promise<unknown>[] = [];
@@ -423,12 +428,12 @@ export class CoreWorker implements Runtime {
     };
     const refs = this.expectReturns(spec);
     const entry: TaskEntry = { spec, keepAlive: keep };
-    if (d.uploaded) pending.push(d.uploaded);
-    if (pending.length === 0) {
+    const waits = d.uploaded ? [...pending, d.uploaded] : pending;
+    if (waits.length === 0) {
       this.submitter.submit(entry);
     } else {
       this.resolving.add(taskId);
-      Promise.all(pending).then(() => {
+      Promise.all(waits).then(() => {
         if (!this.resolving.delete(taskId)) {
           this.complete(spec, returnIdsOf(spec).map((id) => ({ id, err: toWire(new TaskCancelledError(`task ${spec.name} was cancelled before it ran`)) })));
           return;
@@ -509,9 +514,9 @@ export class CoreWorker implements Runtime {
       strategy: o.strategy, attempt: 0,
     };
     this.actors.track(actorId, o.maxTaskRetries);
-    if (d.uploaded) pending.push(d.uploaded);
+    const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     const register = async (): Promise<void> => {
-      await Promise.all(pending);
+      await Promise.all(waits);
       void keep;
       await this.opts.gcs.request("gcs.CreateActor", {
         actorId, spec, className: o.className, name: o.name, namespace, detached: o.detached, maxRestarts: o.maxRestarts,

@@ -11,6 +11,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Connection } from "../protocol/connection.ts";
 import type { Address, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { StingrayError, TaskCancelledError, TaskError, ValueError, toWire } from "../common/errors.ts";
+import { Deque } from "../common/deque.ts";
 
 export interface ExecContext {
   nodeId: string;
@@ -42,7 +43,7 @@ interface Queued {
 
 export class Executor {
   private ctx: ExecContext;
-  private queue: Queued[] = [];
+  private queue = new Deque<Queued>();
   private running = 0;
   private byTask = new Map<string, Queued>();
   private actor: { instance: Record<string, unknown>; className: string; maxConcurrency: number; actorId: string } | undefined;
@@ -86,7 +87,7 @@ export class Executor {
     if (!q) return false;
     const err = new TaskCancelledError(`task ${q.spec.name} was cancelled`);
     if (!q.started) {
-      this.queue.splice(this.queue.indexOf(q), 1);
+      this.queue.remove(q);
       this.byTask.delete(taskId);
       q.resolve({ returns: this.errorReturns(q.spec, err) });
     } else {

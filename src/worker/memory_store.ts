@@ -7,24 +7,31 @@
  */
 import type { ReturnValue } from "../protocol/messages.ts";
 
-interface Pending { waiters: Array<(v: ReturnValue) => void> }
+type Waiter = (v: ReturnValue) => void;
 
 export class MemoryStore {
   private ready = new Map<string, ReturnValue>();
-  private pending = new Map<string, Pending>();
+  /** Pending objects and who waits for them; null until someone does (a queued task costs no array). */
+  private pending = new Map<string, Waiter[] | null>();
 
   /** Declare an object that will be produced later (a task return). */
   expect(id: string): void {
-    if (!this.ready.has(id) && !this.pending.has(id)) this.pending.set(id, { waiters: [] });
+    if (!this.ready.has(id) && !this.pending.has(id)) this.pending.set(id, null);
   }
 
   put(v: ReturnValue): void {
     this.ready.set(v.id, v);
-    const p = this.pending.get(v.id);
-    if (p) {
+    const waiters = this.pending.get(v.id);
+    if (waiters !== undefined) {
       this.pending.delete(v.id);
-      for (const w of p.waiters) w(v);
+      if (waiters) for (const w of waiters) w(v);
     }
+  }
+
+  private waitersOf(id: string): Waiter[] {
+    let w = this.pending.get(id);
+    if (!w) this.pending.set(id, (w = []));
+    return w;
   }
 
   get(id: string): ReturnValue | undefined { return this.ready.get(id); }
@@ -35,19 +42,15 @@ export class MemoryStore {
   wait(id: string): Promise<ReturnValue> {
     const r = this.ready.get(id);
     if (r) return Promise.resolve(r);
-    let p = this.pending.get(id);
-    if (!p) this.pending.set(id, (p = { waiters: [] }));
-    const pp = p;
-    return new Promise((resolve) => pp.waiters.push(resolve));
+    const waiters = this.waitersOf(id);
+    return new Promise((resolve) => waiters.push(resolve));
   }
 
   /** Callback form of wait, for the hot path. */
   onReady(id: string, cb: (v: ReturnValue) => void): void {
     const r = this.ready.get(id);
     if (r) { cb(r); return; }
-    let p = this.pending.get(id);
-    if (!p) this.pending.set(id, (p = { waiters: [] }));
-    p.waiters.push(cb);
+    this.waitersOf(id).push(cb);
   }
 
   delete(id: string): void {

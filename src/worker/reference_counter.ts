@@ -22,8 +22,6 @@ import type { Connection } from "../protocol/connection.ts";
 import type { Address } from "../protocol/messages.ts";
 import { ObjectRef } from "./object_ref.ts";
 
-type Token = { id: string; borrowed: boolean };
-
 export interface RefCounterDeps {
   self(): Address;
   connect(addr: Address): Promise<Connection>;
@@ -42,7 +40,9 @@ export class ReferenceCounter {
   private borrowed = new Map<string, { count: number; owner: Address; registered: Promise<void> | undefined }>();
   private pendingAdds = new Map<string, { owner: Address; ids: string[] }>();
   private inflightAdds: Promise<void>[] = [];
-  private registry = new FinalizationRegistry<Token>((t) => (t.borrowed ? this.releaseBorrowed(t.id) : this.decLocal(t.id)));
+  // The held value is just the id (no per-ref token object): one registry per kind of ref.
+  private ownedRegistry = new FinalizationRegistry<string>((id) => this.decLocal(id));
+  private borrowedRegistry = new FinalizationRegistry<string>((id) => this.releaseBorrowed(id));
   private deps: RefCounterDeps;
   /** What encoding is in progress: arguments keep refs via the task, puts via the container. */
   mode: "return" | "arg" | "put" = "return";
@@ -54,7 +54,7 @@ export class ReferenceCounter {
   ownedRef<T>(id: string): ObjectRef<T> {
     const r = new ObjectRef<T>(id, this.deps.self());
     this.local.set(id, (this.local.get(id) ?? 0) + 1);
-    this.registry.register(r, { id, borrowed: false });
+    this.ownedRegistry.register(r, id);
     return r;
   }
 
@@ -136,7 +136,7 @@ export class ReferenceCounter {
       p.ids.push(id);
     }
     b.count++;
-    this.registry.register(r, { id, borrowed: true });
+    this.borrowedRegistry.register(r, id);
     return r;
   }
 

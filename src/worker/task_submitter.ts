@@ -12,6 +12,7 @@ import type { Address, Res, ReturnValue, SchedulingStrategy, TaskSpec } from "..
 import { config } from "../common/config.ts";
 import { ConnectionError, StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
 import { resourceKey } from "../common/resources.ts";
+import { Deque } from "../common/deque.ts";
 
 export interface SubmitContext {
   jobId: string;
@@ -53,7 +54,7 @@ interface SchedClass {
   envHash: string;
   envVars: Record<string, string> | undefined;
   maxCalls: number;
-  queue: TaskEntry[];
+  queue: Deque<TaskEntry>;
   leases: Set<LeaseState>;
   pendingLeases: number;
   warned: boolean;
@@ -85,7 +86,7 @@ export class NormalTaskSubmitter {
     let cls = this.classes.get(key);
     if (!cls) {
       cls = { key, resources: s.resources, strategy: s.strategy, envHash: eh, envVars: s.envVars,
-        maxCalls: s.maxCalls ?? 0, queue: [], leases: new Set(), pendingLeases: 0, warned: false, avgMs: 1000 };
+        maxCalls: s.maxCalls ?? 0, queue: new Deque(), leases: new Set(), pendingLeases: 0, warned: false, avgMs: 1000 };
       this.classes.set(key, cls);
     }
     this.byTask.set(s.taskId, entry);
@@ -263,9 +264,7 @@ export class NormalTaskSubmitter {
   }
 
   private failQueue(cls: SchedClass, e: StingrayError): void {
-    const q = cls.queue;
-    cls.queue = [];
-    for (const entry of q) this.failEntry(entry, e);
+    for (const entry of cls.queue.drain()) this.failEntry(entry, e);
   }
 
   /** Cancel a task: dequeue it, or mark it and interrupt it where it runs. */
@@ -274,9 +273,7 @@ export class NormalTaskSubmitter {
     if (!entry) return { found: false };
     entry.cancelled = true;
     for (const cls of this.classes.values()) {
-      const i = cls.queue.indexOf(entry);
-      if (i >= 0) {
-        cls.queue.splice(i, 1);
+      if (cls.queue.remove(entry)) {
         this.failEntry(entry, new TaskCancelledError(`task ${entry.spec.name} was cancelled before it ran`));
         return { found: true };
       }

@@ -31,5 +31,5 @@ await ray.shutdown();
 process.stdout.write(`${JSON.stringify({
   n, submitMs, totalMs,
   rssBefore: before.rss, rssQueued: queued.rss, heapBefore: before.heapUsed, heapQueued: queued.heapUsed,
-  bytesPerTask: (queued.rss - before.rss) / n,
+  bytesPerTask: (queued.rss - before.rss) / n, heapTotalBefore: before.heapTotal, heapTotalQueued: queued.heapTotal, externalQueued: queued.external,
 })}\n`);

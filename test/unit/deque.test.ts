@@ -1,0 +1,26 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Deque } from "../../src/common/deque.ts";
+
+test("a deque keeps FIFO order across compactions, unshift and remove", () => {
+  const d = new Deque<number>();
+  const model: number[] = [];
+  let next = 0;
+  // A deterministic mix of operations, checked against a plain array.
+  for (let step = 0; step < 20_000; step++) {
+    const op = (step * 7919) % 10;
+    if (op < 5) { d.push(next); model.push(next); next++; }
+    else if (op < 8) { assert.equal(d.shift(), model.shift()); }
+    else if (op === 8) { const x = -step; d.unshift(x); model.unshift(x); }
+    else if (model.length) {
+      const victim = model[Math.floor(model.length / 2)]!;
+      assert.equal(d.remove(victim), true);
+      model.splice(model.indexOf(victim), 1);
+    }
+    assert.equal(d.length, model.length);
+  }
+  assert.equal(d.remove(123_456_789), false);
+  assert.deepEqual(d.drain(), model);
+  assert.equal(d.length, 0);
+  assert.equal(d.shift(), undefined);
+});
