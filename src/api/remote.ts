@@ -12,6 +12,7 @@ import type { Described } from "../worker/function_manager.ts";
 import type { FunctionDescriptorWire } from "../protocol/messages.ts";
 import { config } from "../common/config.ts";
 import { defaultEnvVars } from "./init.ts";
+import type { TaskOptions } from "../worker/runtime.ts";
 import { ValueError } from "../common/errors.ts";
 import {
   resourcesOf, strategyOf, validateActorOptions, validateTaskOptions,
@@ -90,20 +91,35 @@ class RemoteFunctionImpl {
     validateTaskOptions(`${fnName(this.code.target)}.options()`, o);
     return new RemoteFunctionImpl(this.code, { ...this.opts, ...o });
   }
-  remote(...args: unknown[]): unknown {
+  /**
+   * The submit options, resolved once and shared by every call (until the defaults they depend on
+   * change): a million queued calls share one options object, and the submitter can recognise
+   * their scheduling class by identity.
+   */
+  private resolved: { opts: TaskOptions; envVars: typeof defaultEnvVars; maxRetries: number } | undefined;
+  private taskOptions(): TaskOptions {
+    const maxRetries = config("task_max_retries");
+    const r = this.resolved;
+    if (r && r.envVars === defaultEnvVars && r.maxRetries === maxRetries) return r.opts;
     const o = this.opts;
-    const cw = runtime();
-    const streaming = o.numReturns === "streaming";
-    const { refs, taskId } = cw.submitTask(this.code.describe(), args, {
+    const opts: TaskOptions = {
       name: o.name ?? fnName(this.code.target),
-      numReturns: streaming ? -1 : (o.numReturns as number | undefined) ?? 1,
+      numReturns: o.numReturns === "streaming" ? -1 : (o.numReturns as number | undefined) ?? 1,
       resources: resourcesOf(o, 1),
-      maxRetries: o.maxRetries ?? config("task_max_retries"),
+      maxRetries: o.maxRetries ?? maxRetries,
       retryExceptions: o.retryExceptions ?? false,
       envVars: o.runtimeEnv?.envVars ?? defaultEnvVars,
       maxCalls: o.maxCalls,
       strategy: strategyOf(o.scheduling, o.labelSelector),
-    });
+    };
+    this.resolved = { opts, envVars: defaultEnvVars, maxRetries };
+    return opts;
+  }
+  remote(...args: unknown[]): unknown {
+    const o = this.opts;
+    const cw = runtime();
+    const streaming = o.numReturns === "streaming";
+    const { refs, taskId } = cw.submitTask(this.code.describe(), args, this.taskOptions());
     if (streaming) return new ObjectRefGenerator(taskId);
     if ((o.numReturns ?? 1) === 1) return refs[0];
     if (o.numReturns === 0) return undefined;

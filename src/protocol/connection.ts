@@ -28,7 +28,18 @@ import {
 
 const K_REQ = 0, K_OK = 1, K_ERR = 2, K_NOTE = 3, K_HELLO = 4, K_WELCOME = 5, K_REJECT = 6;
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+/** Handshake frames (hello, welcome, reject): plain msgpack that any version can read. */
+const plainPackr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+/**
+ * Everything after the handshake uses msgpack records in sequential mode: the first message of a
+ * shape carries its key list, later ones refer to it, so repeated shapes (task specs, replies)
+ * are smaller and decode several times faster. This makes the encoder and decoder stateful: one
+ * pair per connection, every packed frame must be sent, in order (a failed encode closes the
+ * connection rather than desynchronise it).
+ */
+function recordPackr(): Packr {
+  return new Packr({ useRecords: true, sequential: true, mapsAsObjects: true, int64AsType: "number" });
+}
 
 export interface TlsOptions { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer }
 export interface PeerInfo { role: string; id: string; [k: string]: unknown }
@@ -62,8 +73,12 @@ export class Connection extends EventEmitter {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private outQueue: Buffer[] = [];
+  private outBytes = 0;
+  private flushBytes = config("rpc_flush_bytes");
   private flushScheduled = false;
   private decoder: FrameDecoder;
+  private encodeState = recordPackr();
+  private decodeState = recordPackr();
   onRequest: RequestHandler = () => { throw new ProtocolError("this endpoint serves no requests"); };
   onNotify: NotifyHandler = () => {};
 
@@ -102,7 +117,7 @@ export class Connection extends EventEmitter {
       for (const f of frames) {
         let msg: unknown;
         try {
-          msg = packr.unpack(f);
+          msg = this.decodeState.unpack(f);
         } catch {
           this.fail(new ProtocolError("undecodable frame (not msgpack)"));
           return;
@@ -137,12 +152,23 @@ export class Connection extends EventEmitter {
   /** Internal: write a raw message array. */
   write(msg: unknown[]): void {
     let body: Buffer;
-    try {
-      body = packr.pack(msg);
-    } catch (e) {
-      throw new ProtocolError(`cannot encode ${String(msg[2])}: ${(e as Error).message}`);
+    const kind = msg[0];
+    if (kind === K_HELLO || kind === K_WELCOME || kind === K_REJECT) {
+      body = plainPackr.pack(msg);
+    } else {
+      try {
+        body = this.encodeState.pack(msg);
+      } catch (e) {
+        const err = new ProtocolError(`cannot encode ${String(msg[2])}: ${(e as Error).message}`);
+        this.fail(err);
+        throw err;
+      }
     }
     this.outQueue.push(frameHeader(body.length), body);
+    this.outBytes += body.length + 4;
+    // A burst is sent in slices rather than all at the end of the tick, so the peer starts on
+    // the first messages while this process is still producing the rest (a pipeline).
+    if (this.outBytes >= this.flushBytes) { this.flush(); return; }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
@@ -154,6 +180,7 @@ export class Connection extends EventEmitter {
     const q = this.outQueue;
     if (q.length === 0 || this.closed) return;
     this.outQueue = [];
+    this.outBytes = 0;
     this.socket.write(q.length === 1 ? q[0]! : Buffer.concat(q));
   };
 

@@ -11,7 +11,7 @@ import {
   type Infer, type Schema,
 } from "./schema.ts";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------- shared structures ----------
 export const Address = obj({ nodeId: str, host: str, port: int, workerId: str });
@@ -68,6 +68,13 @@ export const TaskSpec = obj({
   gpuIds: opt(arr(int)),
 });
 export type TaskSpec = Infer<typeof TaskSpec>;
+
+/**
+ * A task pushed as a reference to a template the same connection defined earlier (see
+ * worker/task_wire.ts): only what differs between calls of one function travels per call.
+ */
+export const TaskCall = obj({ t: int, taskId: str, args: arr(ArgSpec), attempt: int, gpuIds: opt(arr(int)) });
+export type TaskCall = Infer<typeof TaskCall>;
 
 /** One return of a task: inline value, or stored in the object store of `node`, or an error. */
 export const ReturnValue = obj({ id: str, v: opt(bin), node: opt(str), size: opt(int), err: opt(WireErr) });
@@ -169,7 +176,9 @@ export const METHODS = {
   "raylet.Shutdown": m(obj({ reason: str }), Ok),
 
   // Core worker (drivers and workers)
-  "worker.PushTask": m(obj({ spec: TaskSpec }), obj({ returns: arr(ReturnValue), retryable: opt(bool) })),
+  // Either a whole `spec`, or a `call` of a template (defined by `tmpl` in the same or an earlier message).
+  "worker.PushTask": m(obj({ spec: opt(TaskSpec), tmpl: opt(obj({ id: int, spec: TaskSpec })), call: opt(TaskCall) }),
+    obj({ returns: arr(ReturnValue), retryable: opt(bool) })),
   "worker.GeneratorItem": m(obj({ taskId: str, index: int, ret: ReturnValue }), Ok),
   "worker.CancelTask": m(obj({ taskId: str, force: bool }), obj({ found: bool })),
   "worker.GetObject": m(obj({ id: str }), ReturnValue),

@@ -11,6 +11,7 @@ import type { Connection } from "../protocol/connection.ts";
 import type { ActorInfo, Address, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { ActorDiedError, fromWire, toWire, type StingrayError } from "../common/errors.ts";
 import { returnIdsOf, type TaskEntry } from "./task_submitter.ts";
+import { encodePush } from "./task_wire.ts";
 
 export interface ActorContext {
   gcs: Connection;
@@ -140,7 +141,7 @@ export class ActorSubmitter {
     for (const entry of batch) {
       const id = entry.spec.taskId;
       q.inflight.set(id, entry);
-      conn.request("worker.PushTask", { spec: entry.spec }).then((reply) => {
+      conn.request("worker.PushTask", encodePush(conn, entry.spec, entry.template, undefined)).then((reply) => {
         if (q.inflight.get(id) !== entry) return;
         q.inflight.delete(id);
         this.ctx.complete(entry.spec, reply.returns);

@@ -14,6 +14,7 @@ import { ReferenceCounter } from "./reference_counter.ts";
 import "./handles.ts"; // registers the actor-handle serializer
 import { ObjectRef } from "./object_ref.ts";
 import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitter.ts";
+import { decodePush } from "./task_wire.ts";
 import { ActorSubmitter } from "./actor_submitter.ts";
 import { Executor, taskStorage } from "./executor.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
@@ -173,9 +174,9 @@ export class CoreWorker implements Runtime {
   }
 
   private readonly handlers: Handlers = {
-    "worker.PushTask": async ({ spec }, conn) => {
+    "worker.PushTask": async (req, conn) => {
       if (!this.executor) throw new ProtocolError("drivers do not execute tasks");
-      const reply = await this.executor.push(spec, conn);
+      const reply = await this.executor.push(decodePush(conn, req), conn);
       // Refs the task received inside its arguments must be registered with their owners
       // before the caller, seeing the reply, stops keeping them alive.
       await this.refs.flushBorrows();
@@ -420,14 +421,10 @@ export class CoreWorker implements Runtime {
   submitTask(d: Described, args: unknown[], o: TaskOptions): { refs: ObjectRef[]; taskId: string } {
     const taskId = o.taskId ?? uniqueId();
     const { specs, keep, pending } = this.buildArgs(args);
-    const spec: TaskSpec = {
-      taskId, jobId: this.currentJobId(), kind: "normal", fn: d.descriptor as FunctionDescriptorWire, name: o.name,
-      args: specs, numReturns: o.numReturns, resources: o.resources, maxRetries: o.maxRetries,
-      retryExceptions: o.retryExceptions, owner: this.address, envVars: o.envVars, maxCalls: o.maxCalls,
-      strategy: o.strategy, attempt: 0,
-    };
+    const template = this.taskTemplate(d, o);
+    const spec: TaskSpec = { ...template, taskId, args: specs };
     const refs = this.expectReturns(spec);
-    const entry: TaskEntry = { spec, keepAlive: keep };
+    const entry: TaskEntry = { spec, keepAlive: keep, template };
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     if (waits.length === 0) {
       this.submitter.submit(entry);
@@ -444,6 +441,43 @@ export class CoreWorker implements Runtime {
     }
     return { refs, taskId };
   }
+
+  /**
+   * The part of a normal task's spec that every call with these options shares (task_wire.ts
+   * sends it once per connection). Cached per options object: a remote function resolves its
+   * options once, so its calls share one template.
+   */
+  private taskTemplate(d: Described, o: TaskOptions): TaskSpec {
+    const jobId = this.currentJobId();
+    const c = this.templates.get(o);
+    if (c && c.fn === d.descriptor && c.spec.jobId === jobId && c.spec.owner === this.address) return c.spec;
+    const spec: TaskSpec = {
+      taskId: "", jobId, kind: "normal", fn: d.descriptor as FunctionDescriptorWire, name: o.name,
+      args: NO_ARGS.specs, numReturns: o.numReturns, resources: o.resources, maxRetries: o.maxRetries,
+      retryExceptions: o.retryExceptions, owner: this.address, envVars: o.envVars, maxCalls: o.maxCalls,
+      strategy: o.strategy, attempt: 0,
+    };
+    this.templates.set(o, { fn: d.descriptor, spec });
+    return spec;
+  }
+  private templates = new WeakMap<TaskOptions, { fn: unknown; spec: TaskSpec }>();
+
+  /** The shared part of calls of one actor method (per handle descriptor, so it goes with the handle). */
+  private actorTemplate(actorId: string, fn: FunctionDescriptorWire, method: string, numReturns: number, name: string): TaskSpec {
+    let byMethod = this.actorTemplates.get(fn);
+    if (!byMethod) this.actorTemplates.set(fn, (byMethod = new Map()));
+    const key = `${method}\u0000${name}\u0000${numReturns}`;
+    const jobId = this.currentJobId();
+    const c = byMethod.get(key);
+    if (c && c.actorId === actorId && c.jobId === jobId && c.owner === this.address) return c;
+    const spec: TaskSpec = {
+      taskId: "", jobId, kind: "actor_task", fn, name, method, actorId, args: NO_ARGS.specs,
+      numReturns, resources: {}, maxRetries: 0, retryExceptions: false, owner: this.address, attempt: 0,
+    };
+    byMethod.set(key, spec);
+    return spec;
+  }
+  private actorTemplates = new WeakMap<FunctionDescriptorWire, Map<string, TaskSpec>>();
 
   private expectReturns(spec: TaskSpec): ObjectRef[] {
     if (spec.numReturns < 0) {
@@ -536,12 +570,10 @@ export class CoreWorker implements Runtime {
     o: { numReturns: number; name: string; taskId?: string | undefined }): { refs: ObjectRef[]; taskId: string } {
     const taskId = o.taskId ?? uniqueId();
     const { specs, keep, pending } = this.buildArgs(args);
-    const spec: TaskSpec = {
-      taskId, jobId: this.currentJobId(), kind: "actor_task", fn, name: o.name, method, actorId, args: specs,
-      numReturns: o.numReturns, resources: {}, maxRetries: 0, retryExceptions: false, owner: this.address, attempt: 0,
-    };
+    const template = this.actorTemplate(actorId, fn, method, o.numReturns, o.name);
+    const spec: TaskSpec = { ...template, taskId, args: specs };
     const refs = this.expectReturns(spec);
-    const entry: TaskEntry = { spec, keepAlive: keep };
+    const entry: TaskEntry = { spec, keepAlive: keep, template };
     const prev = this.actorChains.get(actorId);
     if (!prev && pending.length === 0) {
       this.actors.submit(entry);

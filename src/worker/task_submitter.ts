@@ -13,6 +13,7 @@ import { config } from "../common/config.ts";
 import { ConnectionError, StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
 import { resourceKey } from "../common/resources.ts";
 import { Deque } from "../common/deque.ts";
+import { encodePush } from "./task_wire.ts";
 
 export interface SubmitContext {
   jobId: string;
@@ -27,6 +28,8 @@ export interface SubmitContext {
 
 export interface TaskEntry {
   spec: TaskSpec;
+  /** The spec's shared part, when it was made from one (task_wire.ts sends only the differences). */
+  template?: TaskSpec | undefined;
   /** Keeps argument refs alive while the task may still run. */
   keepAlive: unknown[];
   cancelled?: boolean;
@@ -79,8 +82,13 @@ export class NormalTaskSubmitter {
 
   constructor(ctx: SubmitContext) { this.ctx = ctx; }
 
-  submit(entry: TaskEntry): void {
-    const s = entry.spec;
+  /** The class of the last submitted spec, reused while the next has the same shared option objects. */
+  private lastClass: { resources: object; strategy: unknown; envVars: unknown; maxCalls: unknown; cls: SchedClass } | undefined;
+
+  private classOf(s: TaskSpec): SchedClass {
+    const last = this.lastClass;
+    if (last && last.resources === s.resources && last.strategy === s.strategy && last.envVars === s.envVars &&
+        last.maxCalls === s.maxCalls && this.classes.get(last.cls.key) === last.cls) return last.cls;
     const eh = envHash(s.envVars);
     const key = `${resourceKey(s.resources)}|${JSON.stringify(s.strategy ?? null)}|${eh}|${s.maxCalls ?? 0}`;
     let cls = this.classes.get(key);
@@ -89,6 +97,13 @@ export class NormalTaskSubmitter {
         maxCalls: s.maxCalls ?? 0, queue: new Deque(), leases: new Set(), pendingLeases: 0, warned: false, avgMs: 1000 };
       this.classes.set(key, cls);
     }
+    this.lastClass = { resources: s.resources, strategy: s.strategy, envVars: s.envVars, maxCalls: s.maxCalls, cls };
+    return cls;
+  }
+
+  submit(entry: TaskEntry): void {
+    const s = entry.spec;
+    const cls = this.classOf(s);
     this.byTask.set(s.taskId, entry);
     cls.queue.push(entry);
     this.pump(cls);
@@ -187,8 +202,7 @@ export class NormalTaskSubmitter {
     lease.inflight.add(entry);
     lease.calls++;
     entry.lease = lease;
-    const spec = lease.gpuIds ? { ...entry.spec, gpuIds: lease.gpuIds } : entry.spec;
-    lease.conn!.request("worker.PushTask", { spec }).then((reply) => {
+    lease.conn!.request("worker.PushTask", encodePush(lease.conn!, entry.spec, entry.template, lease.gpuIds)).then((reply) => {
       const now = performance.now();
       cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
       lease.lastEvent = now;
