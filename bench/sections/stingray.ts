@@ -24,8 +24,9 @@ const results: Measurement[] = [];
 /** Run a Node script and parse the JSON its last output line holds. */
 function runJson<T>(args: string[], timeoutMs: number): T {
   const outText = execFileSync(process.execPath, args, { cwd: repo, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "inherit"] });
-  const last = outText.trim().split("\n").pop() ?? "";
-  return JSON.parse(last) as T;
+  // A driver prints one JSON line last; the microbenchmark prints one (multi-line) document.
+  const text = outText.trim();
+  try { return JSON.parse(text) as T; } catch { return JSON.parse(text.split("\n").pop() ?? "") as T; }
 }
 
 // ---- Ray's microbenchmark metrics ----
