@@ -207,13 +207,13 @@ export class ObjectStore {
     }
   }
 
-  /** Free every object owned by `owner` (its process died: nobody can reach them any more). */
-  freeOwnedBy(owner: string): number {
-    let n = 0;
+  /** Free every object owned by `owner` (its process died: nobody can reach them any more); returns their ids. */
+  freeOwnedBy(owner: string): string[] {
+    const ids: string[] = [];
     for (const e of [...this.entries.values()]) {
-      if (e.owner === owner) { this.free(e.id); n++; }
+      if (e.owner === owner) { this.free(e.id); ids.push(e.id); }
     }
-    return n;
+    return ids;
   }
 
   /** Size of a sealed object, for serving reads. */

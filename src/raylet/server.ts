@@ -268,10 +268,34 @@ export class Raylet {
     }
     const owner = conn.peer.id;
     if (conn.peer.role === "driver" || conn.peer.role === "worker") {
-      const n = this.store.freeOwnedBy(owner);
-      if (n) log.info(`freed ${n} objects owned by ${conn.peer.role} ${owner}`);
+      const ids = this.freeObjects(this.store.freeOwnedBy(owner));
+      if (ids.length) log.info(`freed ${ids.length} objects owned by ${conn.peer.role} ${owner}`);
     }
   }
+
+  /**
+   * Objects this node holds the primary copy of were freed: free the copies other nodes pulled
+   * (they would otherwise stay until memory pressure evicts them).
+   */
+  private freeObjects(ids: string[]): string[] {
+    const byNode = new Map<string, string[]>();
+    for (const id of ids) {
+      const nodes = this.copiesAt.get(id);
+      if (!nodes) continue;
+      this.copiesAt.delete(id);
+      for (const n of nodes) {
+        let l = byNode.get(n);
+        if (!l) byNode.set(n, (l = []));
+        l.push(id);
+      }
+    }
+    for (const [nodeId, list] of byNode) {
+      this.rayletConn(nodeId).then((c) => c.notify("raylet.ObjectFree", { ids: list }), () => { /* node gone: its copies went with it */ });
+    }
+    return ids;
+  }
+  /** Nodes that pulled a copy of an object from this node (recorded when they read its first chunk). */
+  private copiesAt = new Map<string, Set<string>>();
 
   private endLease(lease: Lease, kill: boolean, reason: string): void {
     if (!this.leases.delete(lease.leaseId)) return;
@@ -287,7 +311,7 @@ export class Raylet {
       this.leases.delete(lease.leaseId);
       this.scheduler.release(lease.resources, lease.gpuIds);
     }
-    this.store.freeOwnedBy(w.workerId);
+    this.freeObjects(this.store.freeOwnedBy(w.workerId));
     if (w.address || lease) {
       this.gcs?.request("gcs.ReportWorkerDeath", {
         nodeId: this.opts.nodeId, workerId: w.workerId, pid: w.pid, actorId: lease?.actorId,
@@ -457,12 +481,21 @@ export class Raylet {
     "raylet.ObjectCreate": ({ id, size, owner }) => ({ path: this.store.create(id, size, owner.workerId) }),
     "raylet.ObjectSeal": ({ id }) => { this.store.seal(id); return {}; },
     "raylet.ObjectGet": ({ ids }) => ({ paths: ids.map((id) => this.store.get(id)) }),
-    "raylet.ObjectFree": ({ ids }) => { for (const id of ids) this.store.free(id); return {}; },
+    "raylet.ObjectFree": ({ ids }) => {
+      for (const id of ids) this.store.free(id);
+      this.freeObjects(ids);
+      return {};
+    },
     "raylet.ObjectPull": async ({ id, fromNode, owner }) => ({ path: await this.pull(id, fromNode, owner) }),
-    "raylet.ObjectRead": ({ id, offset, length }) => {
+    "raylet.ObjectRead": ({ id, offset, length }, conn) => {
       const p = this.store.get(id, false); // read through a descriptor below, never mapped
       const size = this.store.sizeOf(id);
       if (!p || size === undefined) throw new ObjectLostError(`object ${id} is not on node ${this.opts.nodeId} any more`);
+      if (offset === 0 && conn.peer.role === "raylet" && conn.peer.id !== this.opts.nodeId) {
+        let nodes = this.copiesAt.get(id);
+        if (!nodes) this.copiesAt.set(id, (nodes = new Set()));
+        nodes.add(conn.peer.id);
+      }
       const n = Math.max(0, Math.min(length, size - offset, config("object_transfer_chunk_bytes")));
       const data = Buffer.allocUnsafe(n);
       const fd = fs.openSync(p, "r");

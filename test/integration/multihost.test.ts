@@ -35,11 +35,12 @@ test("seed 000's example: 1000 tasks report every node's IP on a head plus two w
   assert.deepEqual(res.ips, h.slice(0, 3).map((x) => x.ip).sort());
 });
 
-test("objects of 1 KB and 500 MB move between hosts, and a 1 GB object is broadcast to every node", { skip }, async () => {
+test("objects of 1 KB and 500 MB move between hosts, a 1 GB object is broadcast to every node, and its copies go when it is freed", { skip }, async () => {
   const h = hosts!.hosts;
   const { stdout } = await hosts!.exec(h[0]!, [node, path.join(ROOT, "test/fixtures/drivers/objects_xnode.ts")], { cwd: ROOT, timeoutMs: 240_000 });
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), {
     remote_1024: true, remote_524288000: true, broadcast: true, placed: [h[1]!.ip, h[2]!.ip].sort(),
+    copiesWhileHeld: [true, true], copiesAfterDrop: [false, false],
   });
 });
 
