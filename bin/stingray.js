@@ -10,6 +10,13 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split(".")[0]);
 if (major >= 24) {
+  // Load the CLI through Node's compile cache (see src/node/compile_cache.ts): it halves start-up.
+  const { compileCacheDir } = await import(path.join(here, "..", "src", "node", "compile_cache.ts"));
+  const dir = compileCacheDir();
+  if (dir) {
+    process.env.NODE_COMPILE_CACHE = dir; // the daemons and workers it starts use it too
+    (await import("node:module")).enableCompileCache?.(dir);
+  }
   await import(path.join(here, "..", "src", "cli", "main.ts"));
 } else {
   let node;

@@ -13,6 +13,7 @@ import { randomId } from "../common/ids.ts";
 import { RuntimeStateError } from "../common/errors.ts";
 import { createSession, writeClusterFile } from "./session.ts";
 import { nodeResources, type NodeResourceOptions } from "./resources.ts";
+import { withCompileCache } from "./compile_cache.ts";
 
 const SRC = fileURLToPath(new URL("..", import.meta.url));
 const PKG_VERSION = (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -37,7 +38,7 @@ export async function startDaemon(name: string, script: string, options: Record<
   const errFd = fs.openSync(logFile, "a");
   const proc = spawn(process.execPath, [path.join(SRC, script), JSON.stringify({ ...options, watchParent: l.attached })], {
     stdio: [l.attached ? "pipe" : "ignore", "pipe", errFd],
-    env: { ...env, STINGRAY_AUTH_TOKEN: l.token },
+    env: { ...withCompileCache(env), STINGRAY_AUTH_TOKEN: l.token },
     detached: !l.attached,
   });
   fs.closeSync(errFd);
