@@ -20,7 +20,7 @@ export const TUNABLES = {
   connect_timeout_ms: num(10_000, "Time to keep retrying a connection to a daemon that is starting."),
   max_direct_call_object_size: num(100 * 1024, "Task results and puts up to this size travel inline; larger go to the node's object store."),
   inline_binary_threshold: num(64 * 1024, "Binary values this large or larger are stored out of band (zero-copy reads)."),
-  max_tasks_in_flight_per_worker: num(16, "Tasks pipelined to one leased worker before waiting for replies."),
+  max_tasks_in_flight_per_worker: num(64, "Tasks pipelined to one leased worker before waiting for replies."),
   worker_lease_idle_ms: num(0, "How long a submitter keeps an idle lease before returning it to the raylet."),
   max_pending_lease_requests_per_class: num(8, "Concurrent worker lease requests per scheduling class."),
   num_prestart_workers: num(-1, "Workers each raylet starts ahead of demand (-1: one per CPU)."),
@@ -79,4 +79,17 @@ export function config<N extends TunableName>(name: N): ValueOf<N> {
 /** Set a tunable for this process (tests, init options). */
 export function setConfig<N extends TunableName>(name: N, value: ValueOf<N>): void {
   overrides.set(name, value);
+  stable.delete(name);
+}
+
+const stable = new Map<string, unknown>();
+/**
+ * A tunable read once per process and then remembered (for per-task hot paths, where reading
+ * the environment each time costs more than the work): later environment changes in this
+ * process are not seen, `setConfig` still is.
+ */
+export function configOnce<N extends TunableName>(name: N): ValueOf<N> {
+  let v = stable.get(name);
+  if (v === undefined) stable.set(name, (v = config(name)));
+  return v as ValueOf<N>;
 }

@@ -20,7 +20,7 @@ import { Executor, taskStorage } from "./executor.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
 import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
 import { readRemote, readStored, storeValue, writeEncoded } from "./object_io.ts";
-import { config } from "../common/config.ts";
+import { config, configOnce } from "../common/config.ts";
 import { putObjectId, uniqueId, randomId } from "../common/ids.ts";
 import {
   GetTimeoutError, ObjectLostError, TaskCancelledError, ProtocolError, RuntimeStateError, StingrayError, ValueError, fromWire, toWire,
@@ -277,7 +277,7 @@ export class CoreWorker implements Runtime {
     try { enc = encodeForStore(value); } finally { this.refs.mode = "return"; }
     const ref = this.ownedRef<T>(id);
     this.refs.contain(id, enc.refs);
-    if (enc.buffers.length === 0 && enc.body.length <= config("max_direct_call_object_size")) {
+    if (enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size")) {
       this.memory.put({ id, v: enc.body });
     } else {
       this.memory.expect(id);
@@ -406,7 +406,7 @@ export class CoreWorker implements Runtime {
       let enc;
       try { enc = encodeInline(a); } finally { this.refs.mode = "return"; }
       keep.push(...enc.refs); // nested refs live until the task is done
-      if (enc.body.length > config("max_direct_call_object_size")) {
+      if (enc.body.length > configOnce("max_direct_call_object_size")) {
         // Large argument: store it once in the object store and pass a ref (as Ray does).
         const i = specs.length;
         specs.push({});

@@ -8,7 +8,7 @@
  */
 import type { Connection } from "../protocol/connection.ts";
 import type { Address, ReturnValue } from "../protocol/messages.ts";
-import { config } from "../common/config.ts";
+import { configOnce } from "../common/config.ts";
 import { decodeStore, encodeForStore, storeHead, storeLayout, type Encoded } from "./serialization.ts";
 import { shmMapper } from "../object_store/shm.ts";
 import { ObjectLostError } from "../common/errors.ts";
@@ -17,7 +17,7 @@ import { ObjectLostError } from "../common/errors.ts";
 export async function storeValue(raylet: Connection, id: string, value: unknown, owner: Address,
   nodeId: string): Promise<{ ret: ReturnValue; enc: Encoded }> {
   const enc = encodeForStore(value);
-  if (enc.buffers.length === 0 && enc.body.length <= config("max_direct_call_object_size")) {
+  if (enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size")) {
     return { ret: { id, v: enc.body }, enc };
   }
   const size = await writeEncoded(raylet, id, enc, owner);

@@ -17,7 +17,7 @@ import type * as Msgpackr from "msgpackr";
 import { ObjectRef } from "./object_ref.ts";
 import { SerializationError } from "../common/errors.ts";
 import type { Address } from "../protocol/messages.ts";
-import { config } from "../common/config.ts";
+import { configOnce } from "../common/config.ts";
 
 // msgpackr keeps extensions in a module-wide registry. User-value extensions (typed arrays,
 // Maps, refs) must not leak into the wire protocol's encoder, so this module loads its own
@@ -176,7 +176,7 @@ export function encodeInline(v: unknown): Encoded {
 /** Encode with large binaries out of band (for the object store). */
 export function encodeForStore(v: unknown): Encoded {
   oob = [];
-  oobThreshold = config("inline_binary_threshold");
+  oobThreshold = configOnce("inline_binary_threshold");
   containedRefs.length = 0;
   try {
     const body = pack(v);

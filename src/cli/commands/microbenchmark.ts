@@ -66,6 +66,7 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
   const trials = v.trials === undefined ? (quick ? 2 : 5) : Number(v.trials);
   if (!Number.isInteger(trials) || trials < 1) throw new UsageError(`--trials must be a positive integer, got ${String(v.trials)}`);
   const trialMs = quick ? 150 : 1500;
+  const warmupMs = quick ? 100 : 1000;
   const batch = quick ? 100 : 1000;
   const cpus = os.availableParallelism();
   // n for the 1:n and n:n metrics: one per CPU, at least 2, at most 8 (each actor is a process).
@@ -183,8 +184,13 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
       const rates: number[] = [];
       try {
         await b.setup?.();
-        await b.step(); // warm-up
-        await b.between?.();
+        // Warm-up, time-boxed like Ray's timeit (1 s): the JIT needs a moment of load to
+        // compile the hot paths, and the first trial would otherwise measure the interpreter.
+        const warm = performance.now();
+        do {
+          await b.step();
+          await b.between?.();
+        } while (performance.now() - warm < warmupMs);
         for (let t = 0; t < trials; t++) {
           let done = 0;
           let busyMs = 0;
