@@ -484,7 +484,13 @@ export class CoreWorker implements Runtime {
       this.streams.set(spec.taskId, { items: [], total: undefined, error: undefined, waiters: [] });
       return [];
     }
-    return returnIdsOf(spec).map((id) => { this.memory.expect(id); return this.ownedRef(id); });
+    const ids = returnIdsOf(spec);
+    const refs = new Array<ObjectRef>(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      this.memory.expect(ids[i]!);
+      refs[i] = this.refs.ownedRef(ids[i]!);
+    }
+    return refs;
   }
 
   /** Results (or failures) of a task this process submitted. */

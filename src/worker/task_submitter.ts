@@ -13,6 +13,7 @@ import { config } from "../common/config.ts";
 import { ConnectionError, StingrayError, TaskCancelledError, WorkerCrashedError, toWire } from "../common/errors.ts";
 import { resourceKey } from "../common/resources.ts";
 import { Deque } from "../common/deque.ts";
+import { returnObjectId } from "../common/ids.ts";
 import { encodePush } from "./task_wire.ts";
 
 export interface SubmitContext {
@@ -311,5 +312,8 @@ export class NormalTaskSubmitter {
 
 export function returnIdsOf(spec: TaskSpec): string[] {
   const n = spec.numReturns < 0 ? 1 : Math.max(spec.numReturns, 0);
-  return Array.from({ length: n }, (_, i) => `${spec.taskId}r${i}`);
+  if (n === 1) return [returnObjectId(spec.taskId, 0)]; // the common case, without Array.from's callback
+  const ids = new Array<string>(n);
+  for (let i = 0; i < n; i++) ids[i] = returnObjectId(spec.taskId, i);
+  return ids;
 }
