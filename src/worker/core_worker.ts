@@ -100,6 +100,12 @@ export class CoreWorker implements Runtime {
         loadFunction: (spec) => this.functions.load(spec.fn),
         resolveArgs: (spec) => this.resolveArgs(spec),
         storeReturn: async (id, value, owner) => (await storeValue(this.opts.raylet, id, value, owner, this.opts.nodeId)).ret,
+        loadedFunction: (spec) => this.functions.loadedNow(spec.fn),
+        inlineReturn: (id, value) => {
+          const enc = encodeForStore(value);
+          return enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size") ? { id, v: enc.body } : undefined;
+        },
+        decodeArg: (bytes) => decodeInline(bytes),
         onExitRequested: () => { setTimeout(() => process.exit(0), 50); },
       });
     }
@@ -174,13 +180,17 @@ export class CoreWorker implements Runtime {
   }
 
   private readonly handlers: Handlers = {
-    "worker.PushTask": async (req, conn) => {
+    "worker.PushTask": (req, conn) => {
       if (!this.executor) throw new ProtocolError("drivers do not execute tasks");
-      const reply = await this.executor.push(decodePush(conn, req), conn);
+      const reply = this.executor.push(decodePush(conn, req), conn);
       // Refs the task received inside its arguments must be registered with their owners
       // before the caller, seeing the reply, stops keeping them alive.
-      await this.refs.flushBorrows();
-      return reply;
+      if (!(reply instanceof Promise) && !this.refs.borrowsInFlight) return reply;
+      return (async () => {
+        const r = await reply;
+        await this.refs.flushBorrows();
+        return r;
+      })();
     },
     "worker.AddBorrower": ({ ids }, conn) => { this.refs.addBorrower(conn, ids); return {}; },
     "worker.RemoveBorrower": ({ ids }, conn) => { this.refs.removeBorrower(conn, ids); return {}; },

@@ -20,6 +20,12 @@ export interface ExecContext {
   loadFunction(spec: TaskSpec): Promise<unknown>;
   resolveArgs(spec: TaskSpec): Promise<unknown[]>;
   storeReturn(id: string, value: unknown, owner: Address): Promise<ReturnValue>;
+  /** The function of a descriptor already loaded in this process, else undefined. */
+  loadedFunction(spec: TaskSpec): unknown;
+  /** The return as an inline value when it is small enough to travel in the reply, else undefined. */
+  inlineReturn(id: string, value: unknown): ReturnValue | undefined;
+  /** Decode an inline argument. */
+  decodeArg(bytes: Uint8Array): unknown;
   onExitRequested(): void;
 }
 
@@ -37,9 +43,17 @@ interface Queued {
   spec: TaskSpec;
   conn: Connection;
   resolve(r: { returns: ReturnValue[] }): void;
-  abort: AbortController;
+  /** Made on first use (reading the task's signal, or cancelling it): most tasks never need one. */
+  abort: AbortController | undefined;
   started: boolean;
 }
+
+type Reply = { returns: ReturnValue[] };
+
+function controllerOf(q: Queued): AbortController {
+  return (q.abort ??= new AbortController());
+}
+const noResolve = (): void => {};
 
 export class Executor {
   private ctx: ExecContext;
@@ -54,9 +68,22 @@ export class Executor {
 
   constructor(ctx: ExecContext) { this.ctx = ctx; }
 
-  push(spec: TaskSpec, conn: Connection): Promise<{ returns: ReturnValue[] }> {
+  /**
+   * Run a pushed task (or queue it behind the ones running). A task that can run at once, whose
+   * function is loaded, whose arguments are inline and whose result is a small synchronous value
+   * completes synchronously: no promise, no extra turn (see `runNow`).
+   */
+  push(spec: TaskSpec, conn: Connection): Reply | Promise<Reply> {
+    if (this.queue.length === 0 && this.running < this.concurrency()) {
+      const q: Queued = { spec, conn, resolve: noResolve, abort: undefined, started: true };
+      this.byTask.set(spec.taskId, q);
+      this.running++;
+      const r = this.run(q);
+      if (!(r instanceof Promise)) { this.finished(q); return r; }
+      return r.then((x) => { this.finished(q); return x; });
+    }
     return new Promise((resolve) => {
-      const q: Queued = { spec, conn, resolve, abort: new AbortController(), started: false };
+      const q: Queued = { spec, conn, resolve, abort: undefined, started: false };
       this.byTask.set(spec.taskId, q);
       this.queue.push(q);
       this.drain();
@@ -67,18 +94,29 @@ export class Executor {
     return this.actor ? this.actor.maxConcurrency : 1;
   }
 
+  /** Bookkeeping after a task ends; then start queued ones. */
+  private finished(q: Queued): void {
+    this.running--;
+    this.byTask.delete(q.spec.taskId);
+    if (this.maxCalls && this.calls >= this.maxCalls && this.running === 0) this.ctx.onExitRequested();
+    if (this.queue.length) this.drain();
+  }
+
   private drain(): void {
     while (this.queue.length && this.running < this.concurrency()) {
       const q = this.queue.shift()!;
       this.running++;
       q.started = true;
-      void this.run(q).then((r) => {
+      const r = this.run(q);
+      if (r instanceof Promise) {
+        void r.then((x) => { this.finished(q); q.resolve(x); });
+      } else {
+        // Finished synchronously: account for it here (no recursion through finished()).
         this.running--;
         this.byTask.delete(q.spec.taskId);
         q.resolve(r);
         if (this.maxCalls && this.calls >= this.maxCalls && this.running === 0) this.ctx.onExitRequested();
-        this.drain();
-      });
+      }
     }
   }
 
@@ -91,7 +129,7 @@ export class Executor {
       this.byTask.delete(taskId);
       q.resolve({ returns: this.errorReturns(q.spec, err) });
     } else {
-      q.abort.abort(err);
+      controllerOf(q).abort(err);
     }
     return true;
   }
@@ -102,14 +140,88 @@ export class Executor {
     return Array.from({ length: n }, (_, i) => ({ id: `${spec.taskId}r${i}`, err: wire }));
   }
 
-  private async run(q: Queued): Promise<{ returns: ReturnValue[] }> {
+  private run(q: Queued): Reply | Promise<Reply> {
     const spec = q.spec;
     // GPUs of the lease this task runs under; an actor keeps its creation task's GPUs.
     if (spec.gpuIds) process.env.CUDA_VISIBLE_DEVICES = spec.gpuIds.join(",");
-    else if (spec.kind === "normal") delete process.env.CUDA_VISIBLE_DEVICES;
+    else if (spec.kind === "normal" && process.env.CUDA_VISIBLE_DEVICES !== undefined) delete process.env.CUDA_VISIBLE_DEVICES;
     if (spec.maxCalls) this.maxCalls = spec.maxCalls;
     if (spec.kind === "normal") this.calls++;
-    const label = spec.kind === "actor_task" ? `${this.actor?.className ?? "actor"}.${spec.method ?? ""}` : spec.name;
+    return this.runNow(q) ?? this.runAsync(q);
+  }
+
+  private labelOf(spec: TaskSpec): string {
+    return spec.kind === "actor_task" ? `${this.actor?.className ?? "actor"}.${spec.method ?? ""}` : spec.name;
+  }
+
+  private contextOf(q: Queued, label: string): TaskContext {
+    const spec = q.spec;
+    return { taskId: spec.taskId, jobId: spec.jobId, actorId: spec.actorId ?? this.actorId, name: label,
+      get signal() { return controllerOf(q).signal; } };
+  }
+
+  private failure(q: Queued, e: unknown, label: string): Reply {
+    const spec = q.spec;
+    if (q.abort?.signal.aborted) return { returns: this.errorReturns(spec, q.abort.signal.reason) };
+    return { returns: this.errorReturns(spec, e instanceof StingrayError && !(e instanceof ValueError)
+      ? e : TaskError.fromThrown(e, label, process.pid, this.ctx.nodeIp)) };
+  }
+
+  /**
+   * The synchronous path: the code is loaded, every argument is inline, one return. Returns
+   * undefined when it does not apply (run it the general way); a call that turns out to return
+   * a promise or a large value continues asynchronously.
+   */
+  private runNow(q: Queued): Reply | Promise<Reply> | undefined {
+    const spec = q.spec;
+    if (spec.numReturns !== 1) return undefined;
+    let fn: (...a: unknown[]) => unknown;
+    let self: unknown;
+    if (spec.kind === "actor_task") {
+      const inst = this.actor?.instance;
+      const m = inst?.[spec.method!];
+      if (typeof m !== "function") return undefined;
+      fn = m as (...a: unknown[]) => unknown;
+      self = inst;
+    } else if (spec.kind === "normal") {
+      const f = this.ctx.loadedFunction(spec);
+      if (typeof f !== "function") return undefined;
+      fn = f as (...a: unknown[]) => unknown;
+    } else {
+      return undefined;
+    }
+    for (const a of spec.args) if (a.ref) return undefined;
+    const label = this.labelOf(spec);
+    let result: unknown;
+    try {
+      const args = spec.args.map((a) => (a.v ? this.ctx.decodeArg(a.v) : undefined));
+      result = taskStorage.run(this.contextOf(q, label), () => fn.apply(self, args));
+    } catch (e) {
+      return this.failure(q, e, label);
+    }
+    if (!(result instanceof Promise)) {
+      try {
+        const ret = this.ctx.inlineReturn(`${spec.taskId}r0`, result);
+        if (ret) return { returns: [ret] };
+      } catch (e) {
+        return this.failure(q, e, label);
+      }
+    }
+    return this.settle(q, result, label);
+  }
+
+  private async settle(q: Queued, result: unknown, label: string): Promise<Reply> {
+    try {
+      const value = await abortable(result, controllerOf(q).signal);
+      return { returns: await this.returns(q.spec, value, label) };
+    } catch (e) {
+      return this.failure(q, e, label);
+    }
+  }
+
+  private async runAsync(q: Queued): Promise<Reply> {
+    const spec = q.spec;
+    const label = this.labelOf(spec);
     let args: unknown[];
     let target: unknown;
     try {
@@ -121,8 +233,7 @@ export class Executor {
       // A dependency failed (or the code could not load): the task fails with that error.
       return { returns: this.errorReturns(spec, e instanceof StingrayError ? e : TaskError.fromThrown(e, label, process.pid, this.ctx.nodeIp)) };
     }
-    const tctx: TaskContext = { taskId: spec.taskId, jobId: spec.jobId, actorId: spec.actorId ?? this.actorId,
-      name: label, signal: q.abort.signal };
+    const tctx = this.contextOf(q, label);
     try {
       return await taskStorage.run(tctx, async () => {
         if (spec.kind === "actor_create") {
@@ -145,13 +256,11 @@ export class Executor {
           result = (target as (...a: unknown[]) => unknown)(...args);
         }
         if (spec.numReturns < 0) return await this.stream(q, result, label);
-        result = await abortable(result, q.abort.signal);
+        result = await abortable(result, controllerOf(q).signal);
         return { returns: await this.returns(spec, result, label) };
       });
     } catch (e) {
-      if (q.abort.signal.aborted) return { returns: this.errorReturns(spec, q.abort.signal.reason) };
-      return { returns: this.errorReturns(spec, e instanceof StingrayError && !(e instanceof ValueError)
-        ? e : TaskError.fromThrown(e, label, process.pid, this.ctx.nodeIp)) };
+      return this.failure(q, e, label);
     }
   }
 
@@ -174,7 +283,7 @@ export class Executor {
     }
     let index = 0;
     for (;;) {
-      if (q.abort.signal.aborted) throw q.abort.signal.reason;
+      if (q.abort?.signal.aborted) throw q.abort.signal.reason;
       const step = await (it.next() as Promise<IteratorResult<unknown>> | IteratorResult<unknown>);
       if (step.done) break;
       const ret = await this.ctx.storeReturn(`${spec.taskId}g${index}`, step.value, spec.owner);

@@ -51,9 +51,15 @@ export class FunctionManager {
         const pkg = codec.unpack(value) as CodePackage;
         return loadRemote(d, pkg, this.cacheDir);
       })();
-      p.catch(() => this.loaded.delete(d.id));
+      p.then((f) => this.ready.set(d.id, f), () => this.loaded.delete(d.id));
       this.loaded.set(d.id, p);
     }
     return p;
   }
+
+  /** The function or class for a descriptor if it has finished loading, else undefined. */
+  loadedNow(d: FunctionDescriptor): unknown {
+    return this.ready.get(d.id);
+  }
+  private ready = new Map<string, unknown>();
 }

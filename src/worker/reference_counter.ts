@@ -152,6 +152,9 @@ export class ReferenceCounter {
     void done.then(() => { this.inflightAdds = this.inflightAdds.filter((x) => x !== done); });
   }
 
+  /** Are borrow registrations queued or on their way (so a reply must wait for flushBorrows)? */
+  get borrowsInFlight(): boolean { return this.pendingAdds.size > 0 || this.inflightAdds.length > 0; }
+
   /** Resolves when every borrow registered so far has reached its owner. */
   async flushBorrows(): Promise<void> {
     for (const key of [...this.pendingAdds.keys()]) this.flushAdds(key);
