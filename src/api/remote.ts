@@ -10,7 +10,7 @@ import { runtime } from "../worker/runtime.ts";
 import { callerModuleUrl } from "../worker/code/index.ts";
 import type { Described } from "../worker/function_manager.ts";
 import type { FunctionDescriptorWire } from "../protocol/messages.ts";
-import { config } from "../common/config.ts";
+import { configOnce } from "../common/config.ts";
 import { defaultEnvVars } from "./init.ts";
 import type { TaskOptions } from "../worker/runtime.ts";
 import { ValueError } from "../common/errors.ts";
@@ -98,7 +98,7 @@ class RemoteFunctionImpl {
    */
   private resolved: { opts: TaskOptions; envVars: typeof defaultEnvVars; maxRetries: number } | undefined;
   private taskOptions(): TaskOptions {
-    const maxRetries = config("task_max_retries");
+    const maxRetries = configOnce("task_max_retries");
     const r = this.resolved;
     if (r && r.envVars === defaultEnvVars && r.maxRetries === maxRetries) return r.opts;
     const o = this.opts;
