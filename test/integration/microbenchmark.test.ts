@@ -15,11 +15,15 @@ const BIN = path.join(ROOT, "bin/stingray.js");
 const EXPECTED = [
   "local_cluster_init_ms", "single_client_tasks_sync", "single_client_tasks_async", "multi_client_tasks_async",
   "1_1_actor_calls_sync", "1_1_actor_calls_async", "1_1_actor_calls_concurrent", "1_n_actor_calls_async",
-  "n_n_actor_calls_async", "1_1_async_actor_calls_sync", "1_1_async_actor_calls_async", "single_client_put_calls",
-  "single_client_get_calls", "single_client_put_gigabytes", "single_client_tasks_and_get_batch",
+  "n_n_actor_calls_async", "n_n_actor_calls_with_arg_async", "1_1_async_actor_calls_sync", "1_1_async_actor_calls_async",
+  "1_1_async_actor_calls_with_args_async", "1_n_async_actor_calls_async", "n_n_async_actor_calls_async",
+  "single_client_put_calls", "single_client_get_calls", "single_client_put_gigabytes", "multi_client_put_calls",
+  "multi_client_put_gigabytes", "single_client_tasks_and_get_batch",
   "single_client_get_object_containing_10k_refs", "single_client_wait_1k_refs",
 ];
-const UNIT: Record<string, string> = { local_cluster_init_ms: "ms", single_client_put_gigabytes: "GB per second" };
+const UNIT: Record<string, string> = {
+  local_cluster_init_ms: "ms", single_client_put_gigabytes: "GB per second", multi_client_put_gigabytes: "GB per second",
+};
 const LINE = /^(\w+) (\d+(?:\.\d+)?) \+- (\d+(?:\.\d+)?) (per second|GB per second|ms)$/;
 
 function microbenchmark(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -67,7 +71,7 @@ test("microbenchmark --quick prints one `<name> <rate> +- <stddev> <unit>` line 
 });
 
 test("microbenchmark --filter runs only the matching metrics", { timeout: 150_000 }, async () => {
-  const { stdout } = await microbenchmark(["--quick", "--filter", "put_calls"]);
+  const { stdout } = await microbenchmark(["--quick", "--filter", "single_client_put_calls"]);
   assert.match(stdout, /^single_client_put_calls \d+(\.\d+)? \+- \d+(\.\d+)? per second\n$/);
 });
 

@@ -13,7 +13,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { parse, help, UsageError, type FlagSpec } from "../args.ts";
 import * as ray from "../../api/index.ts";
-import { AsyncTargetActor, ClientActor, TargetActor, noop } from "./microbenchmark_tasks.ts";
+import { AsyncTargetActor, ClientActor, TargetActor, noop, putLarge, putSmall } from "./microbenchmark_tasks.ts";
 
 const FLAGS: FlagSpec = {
   quick: { type: "boolean", help: "Tiny sizes and short trials: a smoke run of a few seconds, not a measurement." },
@@ -110,6 +110,8 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
     let concurrent: typeof target;
     let targets: NonNullable<typeof target>[] = [];
     let asyncTarget: ray.ActorHandle<InstanceType<typeof import("./microbenchmark_tasks.ts").AsyncTarget>> | undefined;
+    let asyncTargets: NonNullable<typeof asyncTarget>[] = [];
+    const putsPerClient = quick ? 2 : 5;
     let small: ray.ObjectRef<number> | undefined;
     let payload: Float64Array | undefined;
     let holder: ray.ObjectRef<ray.ObjectRef<number>[]> | undefined;
@@ -144,12 +146,35 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
           await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
         },
         step: () => ray.get(clients!.map((c) => c.calls.remote(batch))) },
+      { name: "n_n_actor_calls_with_arg_async", units: batch * n,
+        setup: async () => {
+          const cs = await getClients();
+          if (targets.length !== n) targets = Array.from({ length: n }, () => TargetActor.remote());
+          await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
+        },
+        step: () => ray.get(clients!.map((c) => c.callsWithArg.remote(batch))) },
       { name: "1_1_async_actor_calls_sync", units: 1,
         setup: async () => { asyncTarget = AsyncTargetActor.remote(); await ray.get(asyncTarget.ping.remote()); },
         step: () => ray.get(asyncTarget!.ping.remote()) },
       { name: "1_1_async_actor_calls_async", units: batch,
         setup: async () => { asyncTarget ??= AsyncTargetActor.remote(); await ray.get(asyncTarget.ping.remote()); },
         step: () => ray.get(Array.from({ length: batch }, () => asyncTarget!.ping.remote())) },
+      { name: "1_1_async_actor_calls_with_args_async", units: batch,
+        setup: async () => { asyncTarget ??= AsyncTargetActor.remote(); small ??= await ray.put(1); await ray.get(asyncTarget.ping.remote()); },
+        step: () => ray.get(Array.from({ length: batch }, () => asyncTarget!.pingArg.remote(small!))) },
+      { name: "1_n_async_actor_calls_async", units: batch * n,
+        setup: async () => {
+          asyncTargets = Array.from({ length: n }, () => AsyncTargetActor.remote());
+          await ray.get(asyncTargets.map((t) => t.ping.remote()));
+        },
+        step: () => ray.get(asyncTargets.flatMap((t) => Array.from({ length: batch }, () => t.ping.remote()))) },
+      { name: "n_n_async_actor_calls_async", units: batch * n,
+        setup: async () => {
+          const cs = await getClients();
+          if (asyncTargets.length !== n) asyncTargets = Array.from({ length: n }, () => AsyncTargetActor.remote());
+          await ray.get(cs.map((c, i) => c.setAsyncTarget.remote(asyncTargets[i]!)));
+        },
+        step: () => ray.get(clients!.map((c) => c.asyncCalls.remote(batch))) },
       { name: "single_client_put_calls", units: batch,
         step: async () => { for (let i = 0; i < batch; i++) await ray.put(i); } },
       { name: "single_client_get_calls", units: batch,
@@ -162,6 +187,10 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
         // without a collection the store fills and later puts would measure spilling instead.
         // The waits let the finalizer run and the free reach the raylet before the next put.
         between: async () => { gc?.(); await tick(); await tick(); } },
+      { name: "multi_client_put_calls", units: batch * n,
+        step: () => ray.get(Array.from({ length: n }, () => putSmall.remote(batch))) },
+      { name: "multi_client_put_gigabytes", units: (putsPerClient * putBytes) / 1e9, unit: "GB per second",
+        step: () => ray.get(Array.from({ length: n }, () => putLarge.remote(putBytes / n, putsPerClient))) },
       { name: "single_client_tasks_and_get_batch", units: batch, step: () => ray.get(nTasks()) },
       { name: "single_client_get_object_containing_10k_refs", units: 1,
         setup: async () => {
