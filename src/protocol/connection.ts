@@ -231,15 +231,21 @@ export class Connection extends EventEmitter {
       return;
     }
     if (result instanceof Promise) {
-      result.then((v) => { if (!this.closed) this.write([K_OK, id, 0, v ?? null]); },
-        (e: unknown) => this.replyError(id, e));
+      result.then((v) => this.reply(id, v), (e: unknown) => this.replyError(id, e));
     } else {
-      this.write([K_OK, id, 0, result ?? null]);
+      this.reply(id, result);
     }
   }
 
+  /** Send a reply; a reply that cannot be encoded has already closed the connection (see write). */
+  private reply(id: number, v: unknown): void {
+    if (this.closed) return;
+    try { this.write([K_OK, id, 0, v ?? null]); } catch (e) { this.emit("handlerError", e); }
+  }
+
   private replyError(id: number, e: unknown): void {
-    if (!this.closed) this.write([K_ERR, id, 0, toWire(e)]);
+    if (this.closed) return;
+    try { this.write([K_ERR, id, 0, toWire(e)]); } catch (e2) { this.emit("handlerError", e2); }
   }
 
   /** Close because the peer violated the protocol. */

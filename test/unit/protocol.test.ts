@@ -46,6 +46,7 @@ async function server(token = "secret") {
         if (method === "gcs.KvGet") {
           const p = payload as { key: string };
           if (p.key === "boom") throw new Error("handler failed");
+          if (p.key === "unencodable") { const cyc: Record<string, unknown> = {}; cyc.self = cyc; return { value: cyc }; }
           return { value: Buffer.from(p.key) };
         }
         throw new ProtocolError("nope");
@@ -120,4 +121,18 @@ test("garbage, oversized and pre-auth frames close only that connection", async 
   assert.deepEqual(await good.request("gcs.Ping", {}), { time: 42 });
   good.close();
   void VersionMismatchError;
+});
+
+test("a reply that cannot be encoded closes only that connection; the server keeps serving", async (t) => {
+  const { s } = await server();
+  t.after(() => s.close());
+  const c = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "u" });
+  // Records mode makes a connection's encoder stateful, so a failed encode must end the connection
+  // (and not the process, and not corrupt later frames).
+  await assert.rejects(c.request("gcs.KvGet", { ns: "n", key: "unencodable" }));
+  const other = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "v" });
+  assert.deepEqual(await other.request("gcs.Ping", {}), { time: 42 });
+  for (let i = 0; i < 50; i++) assert.deepEqual(await other.request("gcs.KvGet", { ns: "n", key: `k${i}` }), { value: Buffer.from(`k${i}`) });
+  c.close();
+  other.close();
 });
