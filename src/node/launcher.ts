@@ -87,6 +87,8 @@ export interface HeadOptions extends NodeResourceOptions {
   gcsStorage?: string | undefined;
   /** Start the remote-client server on this port (Ray Client's 10001); off when undefined. */
   clientServerPort?: number | undefined;
+  /** The dashboard (HTTP, default 127.0.0.1:8265); off when undefined. */
+  dashboard?: { host: string; port: number; allowedHosts?: string[] | undefined } | undefined;
 }
 
 export interface HeadHandle {
@@ -97,6 +99,7 @@ export interface HeadHandle {
   gcsPort: number;
   rayletPort: number;
   daemons: DaemonHandle[];
+  dashboardUrl?: string | undefined;
 }
 
 /** Start the head node: GCS and raylet, in parallel. */
@@ -113,7 +116,10 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
     gcsPort: port, sessionDir, isHead: true, resources, labels: o.labels ?? {}, objectStoreMemory,
     minWorkerPort: o.minWorkerPort, maxWorkerPort: o.maxWorkerPort,
   }, l);
-  const results = await Promise.allSettled([gcsP, rayletP]);
+  const dashP = o.dashboard && startDaemon("dashboard", "dashboard/main.ts", {
+    host: o.dashboard.host, port: o.dashboard.port, sessionDir, allowedHosts: o.dashboard.allowedHosts,
+  }, l);
+  const results = await Promise.allSettled(dashP ? [gcsP, rayletP, dashP] : [gcsP, rayletP]);
   const daemons = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = results.find((r) => r.status === "rejected");
   if (failed) {
@@ -121,15 +127,19 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
     discard();
     throw failed.reason;
   }
-  const [gcs, raylet] = daemons as [DaemonHandle, DaemonHandle];
+  const [gcs, raylet, dash] = daemons as [DaemonHandle, DaemonHandle, DaemonHandle | undefined];
+  const dashboardUrl = dash && o.dashboard
+    ? `http://${o.dashboard.host === "0.0.0.0" ? o.nodeIp : o.dashboard.host}:${Number(dash.ready.port)}` : undefined;
   const gcsHost = o.nodeIp;
+  let clientServer: DaemonHandle | undefined;
   if (o.clientServerPort !== undefined) {
     try {
-      daemons.push(await startDaemon("client_server", "client/server_main.ts", {
+      clientServer = await startDaemon("client_server", "client/server_main.ts", {
         host, port: o.clientServerPort, gcsHost: o.nodeIp, gcsPort: Number(gcs.ready.port), rayletPort: Number(raylet.ready.port),
         nodeId, nodeIp: o.nodeIp, sessionDir,
         workerPorts: o.minWorkerPort && o.maxWorkerPort ? [o.minWorkerPort, o.maxWorkerPort] : undefined,
-      }, l));
+      }, l);
+      daemons.push(clientServer);
     } catch (e) {
       for (const d of daemons) d.proc.kill("SIGKILL");
       discard();
@@ -139,9 +149,9 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   writeClusterFile(sessionDir, {
     gcsHost, gcsPort: Number(gcs.ready.port), headIp: o.nodeIp, sessionDir, version: PKG_VERSION,
     startTime: Date.now(), rayletPort: Number(raylet.ready.port),
-    clientServerPort: daemons[2] ? Number(daemons[2].ready.port) : undefined,
+    clientServerPort: clientServer ? Number(clientServer.ready.port) : undefined, dashboardUrl,
   });
-  return { sessionDir, token, nodeId, gcsHost, gcsPort: Number(gcs.ready.port), rayletPort: Number(raylet.ready.port), daemons };
+  return { sessionDir, token, nodeId, gcsHost, gcsPort: Number(gcs.ready.port), rayletPort: Number(raylet.ready.port), daemons, dashboardUrl };
 }
 
 async function freePort(host: string): Promise<number> {

@@ -17,7 +17,7 @@ export function stingrayPids(): number[] {
     if (mine && netns(d) !== mine) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8");
-      if (/src\/(gcs|raylet|worker)\/main\.ts|src\/client\/(server|proxy)_main\.ts/.test(cmd)) out.push(Number(d));
+      if (/src\/(gcs|raylet|worker|dashboard)\/main\.ts|src\/client\/(server|proxy)_main\.ts/.test(cmd)) out.push(Number(d));
     } catch { /* exited */ }
   }
   return out;

@@ -206,8 +206,8 @@ test("seed 004's fixed ports: every listening port is one the flags gave", { ski
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!).ips, [h2.ip]);
   const ss = (await hosts!.exec(h2, ["ss", "-Hltn"])).stdout;
   const ports = [...ss.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1]));
-  assert.ok(ports.includes(6379) && ports.includes(20000), `head ports listen: ${ports.join(",")}`);
-  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && !(p >= 10001 && p <= 10099));
+  assert.ok(ports.includes(6379) && ports.includes(20000) && ports.includes(8265), `head ports listen: ${ports.join(",")}`);
+  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && p !== 8265 && !(p >= 10001 && p <= 10099));
   assert.deepEqual(stray, [], "no process listens outside the given ports");
   await hosts!.exec(h2, [node, CLI, "stop"]);
 });

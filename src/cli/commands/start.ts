@@ -32,6 +32,7 @@ export const START_FLAGS: FlagSpec = {
   "include-dashboard": { type: "boolean", help: "Start the dashboard (head)." },
   "dashboard-host": { type: "string", help: "Dashboard bind address (default 127.0.0.1)." },
   "dashboard-port": { type: "string", help: "Dashboard port (default 8265)." },
+  "dashboard-allowed-hosts": { type: "string", help: "Comma-separated host names the dashboard accepts besides IP addresses and localhost (DNS-rebinding protection)." },
   "client-server-port": { type: "string", help: "Remote client port (default 10001).", alias: ["ray-client-server-port"] },
   "metrics-export-port": { type: "string", help: "Prometheus metrics port." },
   "redis-shard-ports": { type: "string", help: "Accepted for Ray compatibility; has no meaning in Stingray." },
@@ -80,8 +81,13 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (v.head) {
     const port = num("start", "port", v.port) ?? 6379;
     const clientServerPort = num("start", "client-server-port", v["client-server-port"]) ?? 10001;
+    const dashboard = v["include-dashboard"] === false ? undefined : {
+      host: (v["dashboard-host"] as string | undefined) ?? "127.0.0.1",
+      port: num("start", "dashboard-port", v["dashboard-port"]) ?? 8265,
+      allowedHosts: (v["dashboard-allowed-hosts"] as string | undefined)?.split(",").map((h) => h.trim()).filter(Boolean),
+    };
     const head = await startHead({ tempDir, nodeIp, port, attached: block, labels, minWorkerPort, maxWorkerPort,
-      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, ...res });
+      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, dashboard, ...res });
     daemons = head.daemons;
     const addr = `${nodeIp}:${head.gcsPort}`;
     process.stdout.write(
@@ -101,7 +107,9 @@ export async function startCommand(argv: string[]): Promise<number> {
       "  The cluster's auth token is in " + path.join(head.sessionDir, "auth_token") + " (mode 0600);\n" +
       "  print it with `stingray get-auth-token`. Pass it as STINGRAY_AUTH_TOKEN, never on a command line.\n\n" +
       "  To see the status of the cluster, use\n    stingray status\n\n" +
-      "  The dashboard is not part of this release yet (it will listen on 127.0.0.1:8265).\n\n" +
+      (head.dashboardUrl
+        ? `  Dashboard: ${head.dashboardUrl} (API requests need the token: Authorization: Bearer <token>).\n\n`
+        : "  The dashboard is off (--include-dashboard=false).\n\n") +
       "  To terminate the Stingray runtime, run\n    stingray stop\n");
   } else {
     const m = /^([^:]+):(\d+)$/.exec(String(v.address));

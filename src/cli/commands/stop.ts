@@ -14,8 +14,8 @@ const FLAGS: FlagSpec = {
 };
 
 const PATTERNS = [/\/src\/gcs\/main\.ts\b/, /\/src\/raylet\/main\.ts\b/, /\/src\/worker\/main\.ts\b/,
-  /\/src\/client\/(server|proxy)_main\.ts\b/];
-const KINDS = ["gcs_server", "raylet", "worker", "client_server"];
+  /\/src\/client\/(server|proxy)_main\.ts\b/, /\/src\/dashboard\/main\.ts\b/];
+const KINDS = ["gcs_server", "raylet", "worker", "client_server", "dashboard"];
 
 function netns(pid: number | "self"): string | undefined {
   try { return fs.readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
