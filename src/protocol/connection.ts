@@ -61,7 +61,9 @@ export function serve(handlers: Handlers, service: string): RequestHandler {
 }
 export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void; method: string }
+/** A request awaiting its reply: a callback (the hot path) or a promise's resolve/reject. */
+interface Pending { done(e: Error | undefined, v?: unknown): void; method: string }
+export type ReplyCallback<M extends MethodName> = (err: Error | undefined, reply?: Res<M>) => void;
 
 function isMethod(m: unknown): m is MethodName {
   return typeof m === "string" && Object.hasOwn(METHODS, m);
@@ -139,9 +141,17 @@ export class Connection extends EventEmitter {
     if (this.closed) return Promise.reject(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`));
     const id = this.nextId++;
     return new Promise<Res<M>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method });
+      this.pending.set(id, { done: (e, v) => (e ? reject(e) : resolve(v as Res<M>)), method });
       this.write([K_REQ, id, method, payload]);
     });
+  }
+
+  /** `request` with a callback instead of a promise (one allocation less per call, for per-task traffic). */
+  call<M extends MethodName>(method: M, payload: Req<M>, cb: ReplyCallback<M>): void {
+    if (this.closed) { cb(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`)); return; }
+    const id = this.nextId++;
+    this.pending.set(id, { done: cb as (e: Error | undefined, v?: unknown) => void, method });
+    this.write([K_REQ, id, method, payload]);
   }
 
   /** Send a one-way message. */
@@ -194,10 +204,10 @@ export class Connection extends EventEmitter {
       if (kind === K_OK) {
         const spec = METHODS[p.method as MethodName];
         const err = spec.res.check(payload, `${p.method} reply`);
-        if (err) p.reject(new ProtocolError(`malformed ${err}`));
-        else p.resolve(payload);
+        if (err) p.done(new ProtocolError(`malformed ${err}`));
+        else p.done(undefined, payload);
       } else {
-        p.reject(fromWire(asWireError(payload)));
+        p.done(fromWire(asWireError(payload)));
       }
       return;
     }
@@ -270,7 +280,7 @@ export class Connection extends EventEmitter {
     this.closed = true;
     const p = this.pending;
     this.pending = new Map();
-    for (const x of p.values()) x.reject(e);
+    for (const x of p.values()) x.done(e);
     if (!this.emittedClose) {
       this.emittedClose = true;
       this.emit("close", e);

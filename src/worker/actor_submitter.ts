@@ -141,11 +141,12 @@ export class ActorSubmitter {
     for (const entry of batch) {
       const id = entry.spec.taskId;
       q.inflight.set(id, entry);
-      conn.request("worker.PushTask", encodePush(conn, entry.spec, entry.template, undefined)).then((reply) => {
+      conn.call("worker.PushTask", encodePush(conn, entry.spec, entry.template, undefined), (err, reply) => {
+        if (err || !reply) return; // connection loss is handled through the actor's state
         if (q.inflight.get(id) !== entry) return;
         q.inflight.delete(id);
         this.ctx.complete(entry.spec, reply.returns);
-      }, () => { /* connection loss is handled through the actor's state */ });
+      });
     }
   }
 

@@ -203,7 +203,9 @@ export class NormalTaskSubmitter {
     lease.inflight.add(entry);
     lease.calls++;
     entry.lease = lease;
-    lease.conn!.request("worker.PushTask", encodePush(lease.conn!, entry.spec, entry.template, lease.gpuIds)).then((reply) => {
+    lease.conn!.call("worker.PushTask", encodePush(lease.conn!, entry.spec, entry.template, lease.gpuIds), (err, reply) => {
+      // A lost connection: leaseLost() handles every in-flight task of this lease.
+      if (err || !reply) return;
       const now = performance.now();
       cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
       lease.lastEvent = now;
@@ -215,8 +217,6 @@ export class NormalTaskSubmitter {
         this.dropLease(cls, lease, false);
       }
       this.pump(cls);
-    }, () => {
-      // Connection lost: leaseLost() handles every in-flight task of this lease.
     });
   }
 
