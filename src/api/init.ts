@@ -39,6 +39,8 @@ export interface InitOptions {
 
 export interface InitInfo {
   address: string;
+  /** The dashboard of a local cluster this init() started (Ray's `dashboard_url`). */
+  dashboardUrl?: string | undefined;
   sessionDir: string;
   nodeId: string;
   jobId: string;
@@ -86,12 +88,18 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   let gcsHost: string, gcsPort: number, token: string, sessionDir: string, rayletPort: number | undefined;
   let daemons: DaemonHandle[] = [];
   let nodeIp = "127.0.0.1";
+  let dashboardUrl: string | undefined;
   if (!address) {
+    // Like Ray's init(): a dashboard on 127.0.0.1:8265, or on another free port when 8265 is taken
+    // (another local cluster), unless the caller gave a port.
+    const dashboard = o.includeDashboard === false ? undefined
+      : { host: o.dashboardHost ?? "127.0.0.1", port: o.dashboardPort ?? 8265, fallbackToFreePort: o.dashboardPort === undefined };
     const head = await startHead({
       tempDir, nodeIp: "127.0.0.1", port: 0, attached: true, numCpus: o.numCpus, numGpus: o.numGpus,
-      resources: o.resources, objectStoreMemory: o.objectStoreMemory,
+      resources: o.resources, objectStoreMemory: o.objectStoreMemory, dashboard,
     });
     ({ gcsHost, gcsPort, token, sessionDir, rayletPort } = head);
+    dashboardUrl = head.dashboardUrl;
     daemons = head.daemons;
   } else if (address === "auto") {
     const c = readClusterFile(tempDir);
@@ -143,7 +151,7 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   // If the driver exits without shutdown(), stop the daemons (SIGTERM lets the raylet clean up).
   const exitHook = (): void => { for (const d of daemons) { try { d.proc.kill("SIGTERM"); } catch { /* gone */ } } };
   process.once("exit", exitHook);
-  const info: InitInfo = { address: `${gcsHost}:${gcsPort}`, sessionDir, nodeId: local.nodeId, jobId, namespace };
+  const info: InitInfo = { address: `${gcsHost}:${gcsPort}`, dashboardUrl, sessionDir, nodeId: local.nodeId, jobId, namespace };
   state = { cw, gcs, raylet, daemons, info, exitHook };
   if (o.runtimeEnv?.envVars) defaultEnvVars = o.runtimeEnv.envVars;
   return info;

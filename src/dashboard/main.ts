@@ -7,15 +7,25 @@ import { DashboardServer } from "./server.ts";
 import { daemonOptions, daemonToken, onShutdown, signalReady } from "../node/daemon.ts";
 import { packageVersion } from "../node/launcher.ts";
 
-interface Options { host: string; port: number; sessionDir: string; watchParent: boolean; allowedHosts?: string[] }
+interface Options {
+  host: string; port: number; sessionDir: string; watchParent: boolean; allowedHosts?: string[];
+  fallbackToFreePort?: boolean;
+}
 
 const opts = daemonOptions<Options>();
-const server = new DashboardServer({
-  host: opts.host, port: opts.port, token: daemonToken(opts.sessionDir), sessionName: path.basename(opts.sessionDir),
+const make = (port: number): DashboardServer => new DashboardServer({
+  host: opts.host, port, token: daemonToken(opts.sessionDir), sessionName: path.basename(opts.sessionDir),
   version: packageVersion(), allowedHosts: opts.allowedHosts,
 });
+let server = make(opts.port);
 try {
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || !opts.fallbackToFreePort) throw e;
+    server = make(0);
+    await server.start();
+  }
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   process.stderr.write(err.code === "EADDRINUSE"

@@ -88,7 +88,11 @@ export interface HeadOptions extends NodeResourceOptions {
   /** Start the remote-client server on this port (Ray Client's 10001); off when undefined. */
   clientServerPort?: number | undefined;
   /** The dashboard (HTTP, default 127.0.0.1:8265); off when undefined. */
-  dashboard?: { host: string; port: number; allowedHosts?: string[] | undefined } | undefined;
+  dashboard?: {
+    host: string; port: number; allowedHosts?: string[] | undefined;
+    /** Use any free port when `port` is taken (a local cluster of init()); else that is an error. */
+    fallbackToFreePort?: boolean | undefined;
+  } | undefined;
 }
 
 export interface HeadHandle {
@@ -118,6 +122,7 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   }, l);
   const dashP = o.dashboard && startDaemon("dashboard", "dashboard/main.ts", {
     host: o.dashboard.host, port: o.dashboard.port, sessionDir, allowedHosts: o.dashboard.allowedHosts,
+    fallbackToFreePort: o.dashboard.fallbackToFreePort,
   }, l);
   const results = await Promise.allSettled(dashP ? [gcsP, rayletP, dashP] : [gcsP, rayletP]);
   const daemons = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));

@@ -57,7 +57,8 @@ test("stingray start --tls-cert/--tls-key/--tls-ca serves TLS only", async () =>
   });
   const base: NodeJS.ProcessEnv = { ...process.env, STINGRAY_TEMP_DIR: path.join(dir, "cli") };
   delete base.STINGRAY_TLS_CERT; delete base.STINGRAY_TLS_KEY; delete base.STINGRAY_TLS_CA;
-  await run(process.execPath, [cli, "start", "--head", `--port=${port}`, "--num-cpus=1", "--node-ip-address=127.0.0.1",
+  // This file's own local cluster (init() above) already holds the dashboard's default port.
+  await run(process.execPath, [cli, "start", "--head", `--port=${port}`, "--num-cpus=1", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
     `--tls-cert=${path.join(dir, "node.pem")}`, `--tls-key=${path.join(dir, "node.key")}`, `--tls-ca=${path.join(dir, "ca.pem")}`], { env: base });
   try {
     const tlsEnv = { ...base, STINGRAY_TLS_CERT: path.join(dir, "node.pem"), STINGRAY_TLS_KEY: path.join(dir, "node.key"), STINGRAY_TLS_CA: path.join(dir, "ca.pem") };
