@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { shmMapper } from "../../src/object_store/shm.ts";
+import { setConfig } from "../../src/common/config.ts";
 
 const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "shm-test-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -107,4 +108,22 @@ test("writeFile puts every part at its offset, also when it rewrites a file it w
   assert.deepEqual(got.subarray(2 << 20, (2 << 20) + 1000), Buffer.from(b));
   // A part that does not fit is refused before anything is written.
   assert.throws(() => m.writeFile(p, 10, [[8, new Uint8Array(4)]]));
+});
+
+test("writeFile without a cached mapping (one map, copy, unmap) writes the same bytes and refuses bad parts", () => {
+  setConfig("object_write_map_cache_bytes", 0); // every write takes the uncached native path
+  try {
+    const m = shmMapper();
+    const p = path.join(dir, "wf-direct");
+    const a = new Float64Array((1 << 20) / 8).fill(2.5);
+    m.writeFile(p, 2 << 20, [[0, Buffer.from("abcd")], [1 << 20, a], [8, new DataView(new Uint8Array([7, 7]).buffer)]]);
+    const got = fs.readFileSync(p);
+    assert.equal(got.length, 2 << 20);
+    assert.equal(got.subarray(0, 4).toString(), "abcd");
+    assert.deepEqual([...got.subarray(8, 10)], [7, 7]);
+    assert.deepEqual(new Float64Array(got.buffer, got.byteOffset + (1 << 20), a.length), a);
+    assert.throws(() => m.writeFile(p, 2 << 20, [[(2 << 20) - 2, new Uint8Array(4)]]), RangeError);
+  } finally {
+    setConfig("object_write_map_cache_bytes", 2 ** 30);
+  }
 });

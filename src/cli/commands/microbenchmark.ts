@@ -118,6 +118,12 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
     let readyRefs: ray.ObjectRef<number>[] = [];
     const gc = gcFunction();
     const nTasks = (): ray.ObjectRef<number>[] => Array.from({ length: batch }, () => noop.remote());
+    /** Give each client actor its own target actor (the n:n metrics). */
+    const pairClientsWithTargets = async (): Promise<void> => {
+      const cs = await getClients();
+      if (targets.length !== n) targets = Array.from({ length: n }, () => TargetActor.remote());
+      await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
+    };
 
     const benches: Bench[] = [
       { name: "single_client_tasks_sync", units: 1, step: () => ray.get(noop.remote()) },
@@ -139,19 +145,9 @@ export async function microbenchmarkCommand(argv: string[]): Promise<number> {
           await ray.get(targets.map((t) => t.ping.remote()));
         },
         step: () => ray.get(targets.flatMap((t) => Array.from({ length: batch }, () => t.ping.remote()))) },
-      { name: "n_n_actor_calls_async", units: batch * n,
-        setup: async () => {
-          const cs = await getClients();
-          if (targets.length !== n) targets = Array.from({ length: n }, () => TargetActor.remote());
-          await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
-        },
+      { name: "n_n_actor_calls_async", units: batch * n, setup: pairClientsWithTargets,
         step: () => ray.get(clients!.map((c) => c.calls.remote(batch))) },
-      { name: "n_n_actor_calls_with_arg_async", units: batch * n,
-        setup: async () => {
-          const cs = await getClients();
-          if (targets.length !== n) targets = Array.from({ length: n }, () => TargetActor.remote());
-          await ray.get(cs.map((c, i) => c.setTarget.remote(targets[i]!)));
-        },
+      { name: "n_n_actor_calls_with_arg_async", units: batch * n, setup: pairClientsWithTargets,
         step: () => ray.get(clients!.map((c) => c.callsWithArg.remote(batch))) },
       { name: "1_1_async_actor_calls_sync", units: 1,
         setup: async () => { asyncTarget = AsyncTargetActor.remote(); await ray.get(asyncTarget.ping.remote()); },

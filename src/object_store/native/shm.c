@@ -93,6 +93,36 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   return wrap(env, addr, len, path);
 }
 
+// A non-negative integer size; !(x >= 0) also rejects NaN, and 2^53 bounds it to what a double
+// holds exactly (and fits off_t).
+static int get_size(napi_env env, napi_value v, size_t* out) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740992.0 || d != (double)(long long)d) {
+    napi_throw_type_error(env, NULL, "size must be a non-negative integer");
+    return 0;
+  }
+  *out = (size_t)d;
+  return 1;
+}
+
+// Open (creating) `path`, size it to `len` and allocate its pages, so a full store directory is
+// an error here rather than a SIGBUS when the mapping is written. Returns the fd, or -1 (thrown).
+static int open_sized(napi_env env, const char* path, size_t len) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) { throw_errno(env, "cannot create", path); return -1; }
+  struct stat st;
+  if (fstat(fd, &st) != 0) { close(fd); throw_errno(env, "cannot stat", path); return -1; }
+  if ((size_t)st.st_size != len && ftruncate(fd, (off_t)len) != 0) { close(fd); throw_errno(env, "cannot size", path); return -1; }
+  // Allocating all pages in one call is also faster than faulting them in one by one; a file
+  // system without fallocate still works, just slower.
+  if (len > 0 && fallocate(fd, 0, 0, (off_t)len) != 0 && errno == ENOSPC) {
+    close(fd);
+    throw_errno(env, "no space in the object store directory for", path);
+    return -1;
+  }
+  return fd;
+}
+
 // mapFileWritable(path, size, populate?): ArrayBuffer — create/size the file and map it
 // read-write (MAP_SHARED); `populate` pre-faults the whole mapping in one pass.
 static napi_value map_file_writable(napi_env env, napi_callback_info info) {
@@ -100,27 +130,12 @@ static napi_value map_file_writable(napi_env env, napi_callback_info info) {
   napi_value argv[3] = {NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096];
-  if (argc < 2 || !get_path(env, argv[0], path, sizeof path)) return NULL;
-  double dsize = 0;
-  // !(x >= 0) also rejects NaN; 2^53 bounds it to what a double holds exactly (and fits off_t).
-  if (napi_get_value_double(env, argv[1], &dsize) != napi_ok || !(dsize >= 0) || dsize > 9007199254740992.0 ||
-      dsize != (double)(long long)dsize) {
-    napi_throw_type_error(env, NULL, "size must be a non-negative integer");
-    return NULL;
-  }
-  size_t len = (size_t)dsize;
+  size_t len = 0;
+  if (argc < 2 || !get_path(env, argv[0], path, sizeof path) || !get_size(env, argv[1], &len)) return NULL;
   bool populate = false;
   if (argc >= 3 && argv[2] != NULL) napi_get_value_bool(env, argv[2], &populate);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return throw_errno(env, "cannot create", path);
-  struct stat st;
-  if (fstat(fd, &st) != 0) { close(fd); return throw_errno(env, "cannot stat", path); }
-  if ((size_t)st.st_size != len && ftruncate(fd, (off_t)len) != 0) { close(fd); return throw_errno(env, "cannot size", path); }
-  // Allocate the pages now, so a full store directory is an error here rather than a SIGBUS later.
-  if (len > 0 && fallocate(fd, 0, 0, (off_t)len) != 0 && errno == ENOSPC) {
-    close(fd);
-    return throw_errno(env, "no space in the object store directory for", path);
-  }
+  int fd = open_sized(env, path, len);
+  if (fd < 0) return NULL;
   void* addr = NULL;
   if (len > 0) {
     addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
@@ -130,97 +145,72 @@ static napi_value map_file_writable(napi_env env, napi_callback_info info) {
   return wrap(env, addr, len, path);
 }
 
+typedef struct { size_t off; void* data; size_t bytes; } part_t;
+
+// Read part i ([offset, TypedArray | DataView]) of `parts`; throws and returns 0 when malformed
+// or when it does not fit in `len` bytes.
+static int get_part(napi_env env, napi_value parts, uint32_t i, size_t len, part_t* p) {
+  napi_value part, voff, vdata, ab;
+  double off = 0;
+  bool isView = false, isDv = false;
+  size_t bo = 0;
+  if (napi_get_element(env, parts, i, &part) != napi_ok || napi_get_element(env, part, 0, &voff) != napi_ok ||
+      napi_get_element(env, part, 1, &vdata) != napi_ok || napi_get_value_double(env, voff, &off) != napi_ok ||
+      napi_is_typedarray(env, vdata, &isView) != napi_ok || napi_is_dataview(env, vdata, &isDv) != napi_ok) {
+    napi_throw_type_error(env, NULL, "parts must be an array of [offset, ArrayBufferView]");
+    return 0;
+  }
+  if (isView) {
+    napi_typedarray_type t;
+    size_t n;
+    napi_get_typedarray_info(env, vdata, &t, &n, &p->data, &ab, &bo);
+    napi_value bl;
+    double dbl = 0;
+    napi_get_named_property(env, vdata, "byteLength", &bl);
+    napi_get_value_double(env, bl, &dbl);
+    p->bytes = (size_t)dbl;
+  } else if (isDv) {
+    napi_get_dataview_info(env, vdata, &p->bytes, &p->data, &ab, &bo);
+  } else {
+    napi_throw_type_error(env, NULL, "each part's data must be a TypedArray or DataView");
+    return 0;
+  }
+  if (!(off >= 0) || off + (double)p->bytes > (double)len) {
+    napi_throw_range_error(env, NULL, "a part does not fit inside the file");
+    return 0;
+  }
+  p->off = (size_t)off;
+  return 1;
+}
+
 // writeFile(path, size, parts: Array<[offset: number, data: ArrayBufferView]>): undefined
 static napi_value write_file(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096];
-  if (argc < 3 || !get_path(env, argv[0], path, sizeof path)) return NULL;
-  double dsize = 0;
-  if (napi_get_value_double(env, argv[1], &dsize) != napi_ok || !(dsize >= 0) || dsize > 9007199254740992.0 ||
-      dsize != (double)(long long)dsize) {
-    napi_throw_type_error(env, NULL, "size must be a non-negative integer");
-    return NULL;
-  }
-  size_t len = (size_t)dsize;
+  size_t len = 0;
+  if (argc < 3 || !get_path(env, argv[0], path, sizeof path) || !get_size(env, argv[1], &len)) return NULL;
   uint32_t nparts = 0;
   if (napi_get_array_length(env, argv[2], &nparts) != napi_ok) {
     napi_throw_type_error(env, NULL, "parts must be an array of [offset, ArrayBufferView]");
     return NULL;
   }
-  // Validate every part before touching the file.
+  // Every part is checked before the file is touched.
+  part_t* parts = (part_t*)calloc(nparts ? nparts : 1, sizeof(part_t));
+  if (parts == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
   for (uint32_t i = 0; i < nparts; i++) {
-    napi_value part, voff, vdata;
-    double off = 0;
-    bool isView = false;
-    size_t bytes = 0;
-    if (napi_get_element(env, argv[2], i, &part) != napi_ok || napi_get_element(env, part, 0, &voff) != napi_ok ||
-        napi_get_element(env, part, 1, &vdata) != napi_ok || napi_get_value_double(env, voff, &off) != napi_ok ||
-        napi_is_typedarray(env, vdata, &isView) != napi_ok) {
-      napi_throw_type_error(env, NULL, "parts must be an array of [offset, ArrayBufferView]");
-      return NULL;
-    }
-    if (isView) {
-      napi_typedarray_type t; size_t n; void* d; napi_value ab; size_t bo;
-      napi_get_typedarray_info(env, vdata, &t, &n, &d, &ab, &bo);
-      napi_value bl;
-      napi_get_named_property(env, vdata, "byteLength", &bl);
-      double dbl = 0;
-      napi_get_value_double(env, bl, &dbl);
-      bytes = (size_t)dbl;
-    } else {
-      bool isDv = false;
-      napi_is_dataview(env, vdata, &isDv);
-      if (!isDv) { napi_throw_type_error(env, NULL, "each part's data must be a TypedArray or DataView"); return NULL; }
-      void* d; napi_value ab; size_t bo;
-      napi_get_dataview_info(env, vdata, &bytes, &d, &ab, &bo);
-    }
-    if (!(off >= 0) || off + (double)bytes > (double)len) {
-      napi_throw_range_error(env, NULL, "a part does not fit inside the file");
-      return NULL;
-    }
+    if (!get_part(env, argv[2], i, len, &parts[i])) { free(parts); return NULL; }
   }
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return throw_errno(env, "cannot create", path);
-  struct stat st;
-  if (fstat(fd, &st) != 0) { close(fd); return throw_errno(env, "cannot stat", path); }
-  if ((size_t)st.st_size != len && ftruncate(fd, (off_t)len) != 0) { close(fd); return throw_errno(env, "cannot size", path); }
-  if (len == 0) { close(fd); return NULL; }
-  // Allocating all pages in one call is several times faster than faulting them in one by one;
-  // on a file system without fallocate the mapping below still works, just slower.
-  if (fallocate(fd, 0, 0, (off_t)len) != 0 && errno == ENOSPC) {
-    close(fd);
-    return throw_errno(env, "no space in the object store directory for", path);
-  }
+  int fd = open_sized(env, path, len);
+  if (fd < 0 || len == 0) { if (fd >= 0) close(fd); free(parts); return NULL; }
   void* addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   close(fd);
-  if (addr == MAP_FAILED) return throw_errno(env, "cannot map", path);
+  if (addr == MAP_FAILED) { free(parts); return throw_errno(env, "cannot map", path); }
   for (uint32_t i = 0; i < nparts; i++) {
-    napi_value part, voff, vdata;
-    double off = 0;
-    bool isView = false;
-    napi_get_element(env, argv[2], i, &part);
-    napi_get_element(env, part, 0, &voff);
-    napi_get_element(env, part, 1, &vdata);
-    napi_get_value_double(env, voff, &off);
-    napi_is_typedarray(env, vdata, &isView);
-    void* data = NULL;
-    size_t bytes = 0;
-    if (isView) {
-      napi_typedarray_type t; size_t n; napi_value ab; size_t bo;
-      napi_get_typedarray_info(env, vdata, &t, &n, &data, &ab, &bo);
-      napi_value bl;
-      napi_get_named_property(env, vdata, "byteLength", &bl);
-      double dbl = 0;
-      napi_get_value_double(env, bl, &dbl);
-      bytes = (size_t)dbl;
-    } else {
-      napi_value ab; size_t bo;
-      napi_get_dataview_info(env, vdata, &bytes, &data, &ab, &bo);
-    }
-    if (bytes) memcpy((char*)addr + (size_t)off, data, bytes);
+    if (parts[i].bytes) memcpy((char*)addr + parts[i].off, parts[i].data, parts[i].bytes);
   }
+  free(parts);
   munmap(addr, len);
   return NULL;
 }
