@@ -140,6 +140,8 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   const namespace = o.namespace ?? "default";
   const { jobId } = await gcs.request("gcs.RegisterJob", {
     namespace, driverPid: process.pid, driverIp: nodeIp, entrypoint: process.argv.slice(1).join(" "),
+    // Set by the job supervisor when this driver is a submitted job's entrypoint.
+    submissionId: process.env.STINGRAY_JOB_SUBMISSION_ID || undefined,
   });
   const cw = new CoreWorker({
     mode: "driver", workerId, jobId, namespace, nodeId: local.nodeId, nodeIp, sessionDir, token, gcs, raylet,

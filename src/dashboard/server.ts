@@ -10,6 +10,7 @@
  * register through `route()` as they are built.
  */
 import http from "node:http";
+import { StingrayError } from "../common/errors.ts";
 import { checkRequest, SESSION_COOKIE, tokenMatches, type Denial } from "./security.ts";
 
 export interface DashboardOptions {
@@ -20,8 +21,10 @@ export interface DashboardOptions {
   version: string;
   /** Extra host names accepted in the Host header. */
   allowedHosts?: string[];
-  /** Largest request body accepted (bytes). */
+  /** Largest request body accepted (bytes) unless a route says otherwise. */
   maxBodyBytes?: number;
+  /** Serves the web UI's files for GET/HEAD outside /api/ (public: they hold no cluster data). */
+  staticFiles?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface Request {
@@ -34,7 +37,16 @@ export interface Request {
   json<T = unknown>(): Promise<T>;
 }
 
-export interface Response { status: number; json?: unknown; headers?: Record<string, string | string[]> }
+export interface Response {
+  status: number;
+  json?: unknown;
+  /** A plain body instead of JSON (`contentType` defaults to text/plain). */
+  text?: string | Uint8Array;
+  contentType?: string;
+  headers?: Record<string, string | string[]>;
+  /** Take over the response (server-sent events); called after the security checks passed. */
+  stream?: (res: http.ServerResponse, req: http.IncomingMessage) => void;
+}
 
 export class HttpError extends Error {
   readonly status: number;
@@ -42,7 +54,7 @@ export class HttpError extends Error {
 }
 
 type RouteHandler = (req: Request) => Response | Promise<Response>;
-interface Route { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler }
+interface Route { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; maxBodyBytes: number | undefined }
 
 export class DashboardServer {
   private server: http.Server | undefined;
@@ -66,13 +78,13 @@ export class DashboardServer {
   }
 
   /** Add a route; `:name` segments become `req.params.name`. */
-  route(method: string, path: string, handler: RouteHandler, o: { public?: boolean } = {}): void {
+  route(method: string, path: string, handler: RouteHandler, o: { public?: boolean; maxBodyBytes?: number } = {}): void {
     const keys: string[] = [];
     const pattern = new RegExp("^" + path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, (_m, k: string) => {
       keys.push(k);
       return "([^/]+)";
     }) + "$");
-    this.routes.push({ method, pattern, keys, handler });
+    this.routes.push({ method, pattern, keys, handler, maxBodyBytes: o.maxBodyBytes });
     if (o.public) this.publicPaths.add(path);
   }
 
@@ -110,8 +122,9 @@ export class DashboardServer {
       return;
     }
     const path = url.pathname;
+    const isStatic = (method === "GET" || method === "HEAD") && !path.startsWith("/api/") && path !== "/api";
     const denial: Denial | undefined = checkRequest({ method, path, headers: req.headers }, {
-      token: this.opts.token, allowedHosts: this.opts.allowedHosts ?? [], publicPaths: (p) => this.publicPaths.has(p),
+      token: this.opts.token, allowedHosts: this.opts.allowedHosts ?? [], publicPaths: (p) => this.publicPaths.has(p) || (isStatic && this.opts.staticFiles !== undefined),
     });
     if (denial) {
       req.resume();
@@ -119,6 +132,7 @@ export class DashboardServer {
         headers: denial.status === 401 ? { "www-authenticate": 'Bearer realm="stingray"' } : {} });
       return;
     }
+    if (isStatic && this.opts.staticFiles?.(req, res)) return;
     let matched: { route: Route; m: RegExpExecArray } | undefined;
     let otherMethod = false;
     for (const route of this.routes) {
@@ -137,7 +151,7 @@ export class DashboardServer {
     }
     const params: Record<string, string> = {};
     matched.route.keys.forEach((k, i) => { params[k] = decodeURIComponent(matched.m[i + 1]!); });
-    const limit = this.opts.maxBodyBytes ?? 1 << 20;
+    const limit = matched.route.maxBodyBytes ?? this.opts.maxBodyBytes ?? 1 << 20;
     let bodyP: Promise<Buffer> | undefined;
     const body = (): Promise<Buffer> => (bodyP ??= readBody(req, limit));
     const request: Request = {
@@ -148,9 +162,12 @@ export class DashboardServer {
       },
     };
     try {
-      send(res, await matched.route.handler(request));
+      const r = await matched.route.handler(request);
+      if (r.stream) { r.stream(res, req); return; }
+      send(res, r);
     } catch (e) {
       if (e instanceof HttpError) send(res, { status: e.status, json: { error: e.message } });
+      else if (e instanceof StingrayError) send(res, { status: statusOf(e), json: { error: e.message } });
       else send(res, { status: 500, json: { error: `internal error: ${(e as Error).message}` } });
     }
   }
@@ -194,6 +211,12 @@ function send(res: http.ServerResponse, r: Response): void {
   const headers: Record<string, string | string[]> = {
     "cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "DENY", ...r.headers,
   };
+  if (r.text !== undefined) {
+    const b = typeof r.text === "string" ? Buffer.from(r.text) : r.text;
+    res.writeHead(r.status, { ...headers, "content-type": r.contentType ?? "text/plain; charset=utf-8", "content-length": b.length });
+    res.end(b);
+    return;
+  }
   if (r.json === undefined) {
     res.writeHead(r.status, headers);
     res.end();
@@ -202,4 +225,29 @@ function send(res: http.ServerResponse, r: Response): void {
   const body = JSON.stringify(r.json);
   res.writeHead(r.status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** HTTP status for a typed error that reached a route: bad input is the caller's, a lost node is 503. */
+function statusOf(e: StingrayError): number {
+  switch (e.code) {
+    case "VALUE": case "PROTOCOL": case "NAME": return 400;
+    case "CONNECTION": case "NODE_DIED": return 503;
+    default: return 500;
+  }
+}
+
+/** Start a server-sent events response; returns a writer. */
+export function sse(res: http.ServerResponse): { event(data: unknown, name?: string): void; end(): void } {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff",
+    connection: "keep-alive",
+  });
+  res.write(": stream open\n\n");
+  return {
+    event(data: unknown, name?: string) {
+      if (res.writableEnded) return;
+      res.write(`${name ? `event: ${name}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+    },
+    end() { if (!res.writableEnded) res.end(); },
+  };
 }

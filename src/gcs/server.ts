@@ -10,6 +10,8 @@ import type { ActorInfo, Address, JobInfo, TaskSpec } from "../protocol/messages
 import { ActorManager, type ActorClusterClient, type LeaseGrant } from "./actor_manager.ts";
 import { NodeManager } from "./node_manager.ts";
 import { PubSub } from "./pubsub.ts";
+import { TaskEventStore } from "./task_manager.ts";
+import { config } from "../common/config.ts";
 import type { GcsStorage } from "./storage.ts";
 import { logger } from "../common/log.ts";
 import { randomId } from "../common/ids.ts";
@@ -32,6 +34,7 @@ export class GcsServer {
   readonly pubsub = new PubSub();
   readonly nodes: NodeManager;
   readonly actors: ActorManager;
+  readonly tasks = new TaskEventStore(config("task_events_max_tasks_in_gcs"));
   private jobs = new Map<string, JobInfo>();
   private nextJob = 1;
   private workerConns = new Map<string, Promise<Connection>>();
@@ -93,9 +96,9 @@ export class GcsServer {
       this.nodes.report(nodeId, available, total, pending, infeasible);
       return {};
     },
-    "gcs.RegisterJob": ({ namespace, driverPid, driverIp, entrypoint }, conn) => {
+    "gcs.RegisterJob": ({ namespace, driverPid, driverIp, entrypoint, submissionId }, conn) => {
       const jobId = (this.nextJob++).toString(16).padStart(8, "0");
-      const job: JobInfo = { jobId, namespace, driverPid, driverIp, entrypoint, startTime: Date.now(), state: "RUNNING" };
+      const job: JobInfo = { jobId, namespace, driverPid, driverIp, entrypoint, startTime: Date.now(), state: "RUNNING", submissionId };
       this.jobs.set(jobId, job);
       this.opts.storage.put("jobs", jobId, job);
       conn.once("close", () => this.finishJob(jobId));
@@ -146,6 +149,8 @@ export class GcsServer {
     "gcs.Subscribe": ({ channel, key }, conn) => { this.pubsub.subscribe(conn, channel, key); return {}; },
     "gcs.PublishLogs": (batch) => { this.pubsub.publish("logs", batch.jobId, batch); return {}; },
     "gcs.PublishWarning": ({ jobId, message }) => { this.pubsub.publish("warning", jobId, { message }); return {}; },
+    "gcs.AddTaskEvents": ({ events, dropped }) => { this.tasks.add(events, dropped); return {}; },
+    "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({ ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts() }),
     "gcs.Ping": () => ({ time: Date.now() }),
   };
 

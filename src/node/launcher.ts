@@ -122,7 +122,8 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   }, l);
   const dashP = o.dashboard && startDaemon("dashboard", "dashboard/main.ts", {
     host: o.dashboard.host, port: o.dashboard.port, sessionDir, allowedHosts: o.dashboard.allowedHosts,
-    fallbackToFreePort: o.dashboard.fallbackToFreePort,
+    fallbackToFreePort: o.dashboard.fallbackToFreePort, nodeId, nodeIp: o.nodeIp,
+    gcsHost: o.nodeIp === "127.0.0.1" ? "127.0.0.1" : o.nodeIp, gcsPort: port,
   }, l);
   const results = await Promise.allSettled(dashP ? [gcsP, rayletP, dashP] : [gcsP, rayletP]);
   const daemons = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));

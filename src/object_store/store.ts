@@ -44,6 +44,7 @@ interface Entry {
   id: string;
   size: number;
   owner: string;
+  ownerIp: string;
   state: "creating" | "sealed" | "spilled";
   lastAccess: number;
   /** A copy pulled from another node: evicted (not spilled) under pressure, the owner's node has it. */
@@ -100,7 +101,7 @@ export class ObjectStore {
   private spillPath(id: string): string { return path.join(this.spillDir, id); }
 
   /** Reserve room for an object and return the path its creator writes to. */
-  create(id: string, size: number, owner: string, secondary = false): string {
+  create(id: string, size: number, owner: string, secondary = false, ownerIp = ""): string {
     const existing = this.entries.get(id);
     if (existing) {
       // Re-creation (a retried task): replace the old copy.
@@ -113,7 +114,7 @@ export class ObjectStore {
     this.makeRoom(size);
     const p = this.pathOf(id);
     this.reuseFile(p, size);
-    this.entries.set(id, { id, size, owner, state: "creating", lastAccess: ++this.clock, secondary, mapped: false });
+    this.entries.set(id, { id, size, owner, ownerIp, state: "creating", lastAccess: ++this.clock, secondary, mapped: false });
     this.used += size;
     return p;
   }
@@ -248,6 +249,14 @@ export class ObjectStore {
       throw new ObjectStoreFullError(`object store full: ${this.used} of ${this.capacity} bytes are in use by objects ` +
         `being created and nothing more can be spilled; free references or raise --object-store-memory`);
     }
+  }
+
+  /** Up to `limit` stored objects, largest first (for the state API), and how many there are. */
+  list(limit: number): { total: number; objects: { id: string; size: number; owner: string; ownerIp: string;
+    state: string; secondary: boolean; mapped: boolean }[] } {
+    const all = [...this.entries.values()].sort((a, b) => b.size - a.size).slice(0, Math.max(0, limit));
+    return { total: this.entries.size, objects: all.map((e) => ({ id: e.id, size: e.size, owner: e.owner, ownerIp: e.ownerIp,
+      state: e.state, secondary: e.secondary, mapped: e.mapped })) };
   }
 
   stats(): StoreStats {

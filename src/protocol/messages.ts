@@ -100,8 +100,33 @@ export type ActorInfo = Infer<typeof ActorInfo>;
 export const JobInfo = obj({
   jobId: str, namespace: str, driverPid: int, driverIp: str, startTime: num, endTime: opt(num),
   state: oneOf(["RUNNING", "FINISHED"] as const), entrypoint: str,
+  /** Set when the driver is a job API submission's entrypoint. */
+  submissionId: opt(str),
 });
 export type JobInfo = Infer<typeof JobInfo>;
+
+/**
+ * One task state change, sent in batches by the process that saw it: the owner (submitted,
+ * finished, failed) or the executing worker (running). The first event of a task carries its
+ * description (name, kind, resources); the GCS merges events by task id.
+ */
+export const TaskEventWire = obj({
+  taskId: str, attempt: int, jobId: str, state: str, t: num,
+  name: opt(str), kind: opt(str), fn: opt(str), actorId: opt(str), resources: opt(Resources),
+  nodeId: opt(str), workerId: opt(str), pid: opt(int),
+  errType: opt(str), errMsg: opt(str), errStack: opt(str),
+});
+export type TaskEventWire = Infer<typeof TaskEventWire>;
+
+/** What the GCS knows of one task (merged events); the dashboard's state API reads these. */
+export const TaskRecord = obj({
+  taskId: str, attempt: int, jobId: str, state: str, name: str, kind: str, fn: str, actorId: opt(str),
+  resources: Resources, nodeId: opt(str), workerId: opt(str), pid: opt(int),
+  errType: opt(str), errMsg: opt(str), errStack: opt(str),
+  created: opt(num), start: opt(num), end: opt(num),
+  events: arr(obj({ state: str, t: num })),
+});
+export type TaskRecord = Infer<typeof TaskRecord>;
 
 export const LogBatch = obj({
   jobId: str, pid: int, ip: str, workerId: str, stream: oneOf(["out", "err"] as const), lines: arr(str),
@@ -124,7 +149,7 @@ export const METHODS = {
   "gcs.GetAllNodes": m(Empty, obj({ nodes: arr(NodeInfo) })),
   "gcs.ReportResources": m(obj({ nodeId: str, available: Resources, total: Resources,
     pending: arr(Resources), infeasible: arr(Resources) }), Ok),
-  "gcs.RegisterJob": m(obj({ namespace: str, driverPid: int, driverIp: str, entrypoint: str }),
+  "gcs.RegisterJob": m(obj({ namespace: str, driverPid: int, driverIp: str, entrypoint: str, submissionId: opt(str) }),
     obj({ jobId: str })),
   "gcs.FinishJob": m(obj({ jobId: str }), Ok),
   "gcs.GetAllJobs": m(Empty, obj({ jobs: arr(JobInfo) })),
@@ -148,6 +173,9 @@ export const METHODS = {
   "gcs.PublishWarning": m(obj({ jobId: str, message: str }), Ok),
   /** Sent by the GCS to subscribers. */
   "gcs.Published": m(obj({ channel: str, key: str, data: unknownValue }), Ok),
+  "gcs.AddTaskEvents": m(obj({ events: arr(TaskEventWire), dropped: int }), Ok),
+  "gcs.GetTaskEvents": m(obj({ jobId: opt(str), taskId: opt(str), limit: int }),
+    obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int) })),
   "gcs.Ping": m(Empty, obj({ time: num })),
 
   // Raylet: leases, workers, objects
@@ -172,6 +200,18 @@ export const METHODS = {
   "raylet.GetStats": m(Empty, obj({ nodeId: str, workers: int, idleWorkers: int, leases: int,
     pendingLeases: int, objects: int, storeUsed: int, storeCapacity: int, spilledBytes: int,
     spilledObjects: int, restoredObjects: int, available: Resources, total: Resources })),
+  /** The host's live figures (CPU, memory, disk) for the dashboard. */
+  "raylet.GetNodeStats": m(Empty, obj({ cpuCount: int, cpuUtilization: num, loadAvg: arr(num), memTotal: num,
+    memUsed: num, diskTotal: num, diskUsed: num })),
+  "raylet.ListWorkers": m(Empty, obj({ workers: arr(obj({ workerId: str, pid: int, state: str, jobId: str,
+    actorId: opt(str), startTime: num })) })),
+  "raylet.ListObjects": m(obj({ limit: int }), obj({ total: int, objects: arr(obj({ id: str, size: int, owner: str,
+    ownerIp: str, state: str, secondary: bool, mapped: bool })) })),
+  /** Files in the node's session logs directory. */
+  "raylet.ListLogs": m(Empty, obj({ files: arr(obj({ name: str, size: int, mtime: num })) })),
+  /** A slice of one log file: from `offset` (negative: from the end), or its last `tailLines` lines. */
+  "raylet.ReadLog": m(obj({ name: str, offset: int, length: int, tailLines: opt(int) }),
+    obj({ data: bin, offset: int, size: int })),
   "raylet.Ping": m(Empty, obj({ time: num })),
   "raylet.Shutdown": m(obj({ reason: str }), Ok),
 

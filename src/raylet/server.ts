@@ -21,6 +21,8 @@ import { ProtocolError, ConnectionError, NodeDiedError, ObjectLostError } from "
 import { uniqueId } from "../common/ids.ts";
 import { fits, resourceKey } from "../common/resources.ts";
 import { matchesLabels } from "../common/labels.ts";
+import { NodeStatsSampler } from "./node_stats.ts";
+import { readLogSlice } from "./logs.ts";
 
 const log = logger("raylet");
 const WORKER_MAIN = fileURLToPath(new URL("../worker/main.ts", import.meta.url));
@@ -70,6 +72,7 @@ export class Raylet {
   private infeasible = new Map<string, { shape: Record<string, number>; seen: number }>();
   private nextPort: number;
   private stopping = false;
+  private sysStats: NodeStatsSampler;
 
   constructor(opts: RayletOptions) {
     this.opts = opts;
@@ -85,6 +88,7 @@ export class Raylet {
     this.pool.onWorkerExit = (w, reason) => this.workerExited(w, reason);
     const dir = opts.objectStoreDir || config("object_store_dir") ||
       (fs.existsSync("/dev/shm") ? `/dev/shm/stingray-${opts.nodeId}` : path.join(opts.sessionDir, "objects"));
+    this.sysStats = new NodeStatsSampler(opts.sessionDir);
     this.store = new ObjectStore({
       dir, capacity: opts.objectStoreMemory,
       spillDir: config("object_spill_dir") || path.join(opts.sessionDir, "spill", opts.nodeId),
@@ -358,7 +362,7 @@ export class Raylet {
     const chunk = config("object_transfer_chunk_bytes");
     const first = await conn.request("raylet.ObjectRead", { id, offset: 0, length: chunk });
     const size = first.size;
-    const path = this.store.create(id, size, owner.workerId, true);
+    const path = this.store.create(id, size, owner.workerId, true, owner.host);
     // Not "w": the store may have handed us a recycled file whose pages should be reused, not truncated away.
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {
@@ -478,7 +482,7 @@ export class Raylet {
       if (w) this.pool.kill(w, reason, force);
       return {};
     },
-    "raylet.ObjectCreate": ({ id, size, owner }) => ({ path: this.store.create(id, size, owner.workerId) }),
+    "raylet.ObjectCreate": ({ id, size, owner }) => ({ path: this.store.create(id, size, owner.workerId, false, owner.host) }),
     "raylet.ObjectSeal": ({ id }) => { this.store.seal(id); return {}; },
     "raylet.ObjectGet": ({ ids }) => ({ paths: ids.map((id) => this.store.get(id)) }),
     "raylet.ObjectFree": ({ ids }) => {
@@ -521,6 +525,24 @@ export class Raylet {
         restoredObjects: s.restoredObjects, available: this.scheduler.available, total: this.scheduler.total,
       };
     },
+    "raylet.GetNodeStats": () => this.sysStats.sample(),
+    "raylet.ListWorkers": () => ({
+      workers: [...this.pool.workers.values()].map((w) => ({ workerId: w.workerId, pid: w.pid, state: w.state,
+        jobId: w.jobId, actorId: w.actorId, startTime: w.startTime })),
+    }),
+    "raylet.ListObjects": ({ limit }) => this.store.list(limit),
+    "raylet.ListLogs": () => {
+      const dir = path.join(this.opts.sessionDir, "logs");
+      const files = [];
+      for (const name of fs.readdirSync(dir)) {
+        try {
+          const st = fs.statSync(path.join(dir, name));
+          if (st.isFile()) files.push({ name, size: st.size, mtime: st.mtimeMs });
+        } catch { /* removed meanwhile */ }
+      }
+      return { files };
+    },
+    "raylet.ReadLog": ({ name, offset, length, tailLines }) => readLogSlice(path.join(this.opts.sessionDir, "logs"), name, offset, length, tailLines),
     "raylet.Ping": () => ({ time: Date.now() }),
     "raylet.Shutdown": ({ reason }) => {
       log.info(`shutdown requested: ${reason}`);

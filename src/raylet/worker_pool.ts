@@ -34,6 +34,7 @@ export interface WorkerHandle {
   conn?: Connection;
   address?: Address;
   idleSince: number;
+  startTime: number;
   leaseId?: string;
   actorId?: string;
   /** Set when we asked it to stop, so its exit is not reported as a crash. */
@@ -66,7 +67,7 @@ export class WorkerPool {
   private start(jobId: string, envHash: string, envVars: Record<string, string> | undefined): WorkerHandle {
     const workerId = uniqueId();
     const proc = this.spawner.spawn(workerId, envVars);
-    const w: WorkerHandle = { workerId, proc, pid: proc.pid, state: "starting", jobId, envHash, idleSince: Date.now() };
+    const w: WorkerHandle = { workerId, proc, pid: proc.pid, state: "starting", jobId, envHash, idleSince: Date.now(), startTime: Date.now() };
     this.workers.set(workerId, w);
     this.starting++;
     const timer = setTimeout(() => {

@@ -17,6 +17,7 @@ import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitt
 import { decodePush } from "./task_wire.ts";
 import { ActorSubmitter } from "./actor_submitter.ts";
 import { Executor, taskStorage } from "./executor.ts";
+import { TaskEventBuffer } from "./task_events.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
 import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
 import { readRemote, readStored, storeValue, writeEncoded } from "./object_io.ts";
@@ -69,6 +70,7 @@ export class CoreWorker implements Runtime {
   private rpc: RpcServer | undefined;
   private peers = new Map<string, Promise<Connection>>();
   readonly refs: ReferenceCounter;
+  readonly taskEvents: TaskEventBuffer;
   private toFree: string[] = [];
   private freeScheduled = false;
   private streams = new Map<string, StreamState>();
@@ -82,6 +84,9 @@ export class CoreWorker implements Runtime {
   constructor(opts: CoreWorkerOptions) {
     this.opts = opts;
     this.functions = new FunctionManager(opts.gcs, opts.sessionDir);
+    this.taskEvents = new TaskEventBuffer({
+      send: (events, dropped) => { if (!opts.gcs.closed) opts.gcs.notify("gcs.AddTaskEvents", { events, dropped }); },
+    }, { nodeId: opts.nodeId, workerId: opts.workerId, pid: process.pid });
     this.submitter = new NormalTaskSubmitter({
       jobId: opts.jobId,
       raylet: opts.raylet,
@@ -106,7 +111,9 @@ export class CoreWorker implements Runtime {
           return enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size") ? { id, v: enc.body } : undefined;
         },
         decodeArg: (bytes) => decodeInline(bytes),
-        onExitRequested: () => { setTimeout(() => process.exit(0), 50); },
+        onExitRequested: () => { this.taskEvents.flushAll(); setTimeout(() => process.exit(0), 50); },
+        onTaskStart: (spec) => this.taskEvents.running(spec),
+        onTaskEnd: (spec, returns) => this.taskEvents.finished(spec, returns),
       });
     }
     this.refs = new ReferenceCounter({
@@ -202,6 +209,7 @@ export class CoreWorker implements Runtime {
       return this.memory.wait(id);
     },
     "worker.Exit": ({ reason }) => {
+      this.taskEvents.flushAll(); // what this worker ran stays visible in the state API
       setTimeout(() => process.exit(0), 10);
       return { ok: reason.length >= 0 };
     },
@@ -435,6 +443,7 @@ export class CoreWorker implements Runtime {
     const spec: TaskSpec = { ...template, taskId, args: specs };
     const refs = this.expectReturns(spec);
     const entry: TaskEntry = { spec, keepAlive: keep, template };
+    this.taskEvents.submitted(spec);
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     if (waits.length === 0) {
       this.submitter.submit(entry);
@@ -505,6 +514,7 @@ export class CoreWorker implements Runtime {
 
   /** Results (or failures) of a task this process submitted. */
   private complete(spec: TaskSpec, returns: ReturnValue[]): void {
+    this.taskEvents.finished(spec, returns);
     if (spec.numReturns < 0) {
       const st = this.streams.get(spec.taskId);
       if (!st) return;
@@ -564,6 +574,7 @@ export class CoreWorker implements Runtime {
       strategy: o.strategy, attempt: 0,
     };
     this.actors.track(actorId, o.maxTaskRetries);
+    this.taskEvents.submitted(spec);
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     const register = async (): Promise<void> => {
       await Promise.all(waits);
@@ -590,6 +601,7 @@ export class CoreWorker implements Runtime {
     const spec: TaskSpec = { ...template, taskId, args: specs };
     const refs = this.expectReturns(spec);
     const entry: TaskEntry = { spec, keepAlive: keep, template };
+    this.taskEvents.submitted(spec);
     const prev = this.actorChains.get(actorId);
     if (!prev && pending.length === 0) {
       this.actors.submit(entry);
@@ -657,6 +669,8 @@ export class CoreWorker implements Runtime {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.taskEvents.stop();
+    this.taskEvents.flushAll();
     this.flushFrees();
     this.submitter.shutdown();
     for (const p of this.peers.values()) p.then((c) => c.close(), () => {});

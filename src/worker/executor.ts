@@ -27,6 +27,10 @@ export interface ExecContext {
   /** Decode an inline argument. */
   decodeArg(bytes: Uint8Array): unknown;
   onExitRequested(): void;
+  /** A task starts running here (task events). */
+  onTaskStart(spec: TaskSpec): void;
+  /** An actor creation task ended here (its owner never sees a reply for it). */
+  onTaskEnd(spec: TaskSpec, returns: ReturnValue[]): void;
 }
 
 export interface TaskContext {
@@ -147,7 +151,13 @@ export class Executor {
     else if (spec.kind === "normal" && process.env.CUDA_VISIBLE_DEVICES !== undefined) delete process.env.CUDA_VISIBLE_DEVICES;
     if (spec.maxCalls) this.maxCalls = spec.maxCalls;
     if (spec.kind === "normal") this.calls++;
-    return this.runNow(q) ?? this.runAsync(q);
+    this.ctx.onTaskStart(spec);
+    const r = this.runNow(q) ?? this.runAsync(q);
+    if (spec.kind === "actor_create") {
+      if (r instanceof Promise) void r.then((x) => this.ctx.onTaskEnd(spec, x.returns));
+      else this.ctx.onTaskEnd(spec, r.returns);
+    }
+    return r;
   }
 
   private labelOf(spec: TaskSpec): string {

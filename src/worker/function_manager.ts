@@ -13,6 +13,28 @@ import { CodeShippingError } from "../common/errors.ts";
 
 const codec = new Packr({ useRecords: false });
 
+/**
+ * Stingray's own remote classes (Ray's internal actors, such as the job supervisor): shipped by
+ * name, not as code. A worker imports them from its own copy of Stingray, and only these.
+ */
+export const BUILTIN_PACKAGE = "builtin";
+const BUILTINS: Record<string, string> = {
+  JobSupervisor: "../dashboard/job_supervisor.ts",
+};
+
+/** The descriptor of a built-in class, for `CoreWorker.createActor`. */
+export function builtinClass(name: keyof typeof BUILTINS & string): Described {
+  if (!BUILTINS[name]) throw new CodeShippingError(`no built-in class ${name}`);
+  return { descriptor: { id: `builtin:${name}`, name, kind: "class", pkgHash: BUILTIN_PACKAGE, entry: name }, uploaded: undefined };
+}
+
+async function loadBuiltin(d: FunctionDescriptor): Promise<unknown> {
+  const rel = Object.hasOwn(BUILTINS, d.entry) ? BUILTINS[d.entry] : undefined;
+  if (!rel) throw new CodeShippingError(`${d.entry} is not one of Stingray's built-in classes`);
+  const mod = await import(new URL(rel, import.meta.url).href) as Record<string, unknown>;
+  return mod[d.entry];
+}
+
 export interface Described {
   descriptor: FunctionDescriptor;
   /** Resolves when the package is in the GCS; undefined once it is. */
@@ -45,7 +67,7 @@ export class FunctionManager {
   load(d: FunctionDescriptor): Promise<unknown> {
     let p = this.loaded.get(d.id);
     if (!p) {
-      p = (async () => {
+      p = d.pkgHash === BUILTIN_PACKAGE ? loadBuiltin(d) : (async () => {
         const { value } = await this.gcs.request("gcs.KvGet", { ns: "code", key: d.pkgHash });
         if (!value) throw new CodeShippingError(`code package ${d.pkgHash} for ${d.name} is not in the GCS; was the driver's cluster restarted?`);
         const pkg = codec.unpack(value) as CodePackage;
