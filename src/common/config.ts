@@ -28,6 +28,8 @@ export const TUNABLES = {
   maximum_startup_concurrency: num(0, "Workers that may be starting at once (0: one per CPU, at least 2)."),
   idle_worker_kill_ms: num(60_000, "Idle workers beyond the prestart count are stopped after this long."),
   task_max_retries: num(3, "Default maxRetries for tasks (system failures)."),
+  dashboard_sample_interval_s: num(5, "How often the dashboard samples cluster figures for its charts."),
+  dashboard_history_window_s: num(3600, "How much sampled history the dashboard keeps for its charts."),
   job_stop_grace_ms: num(3000, "Time a stopped job's entrypoint gets after SIGTERM before SIGKILL."),
   task_events_report_interval_ms: num(1000, "How often each process sends its task state events to the GCS (for the state API and dashboard); 0 turns task events off."),
   task_events_max_buffer: num(100_000, "Task events a process buffers between sends; beyond it new events are dropped and counted."),

@@ -10,6 +10,7 @@ import { DashboardServer } from "./server.ts";
 import { GcsClusterSource } from "./cluster.ts";
 import { registerStateRoutes, INTERNAL_NAMESPACE_PREFIX } from "./state.ts";
 import { JobManager, registerJobRoutes } from "./jobs.ts";
+import { MetricsHistoryStore } from "./metrics_history.ts";
 import { daemonOptions, daemonToken, onShutdown, signalReady } from "../node/daemon.ts";
 import { packageVersion } from "../node/launcher.ts";
 import { connect } from "../protocol/connection.ts";
@@ -39,6 +40,13 @@ const make = (port: number): DashboardServer => new DashboardServer({
 let server = make(opts.port);
 
 const sourceP = GcsClusterSource.connect({ gcsHost: opts.gcsHost, gcsPort: opts.gcsPort, token, retryMs: 30_000 });
+/** The cluster source for routes: each call waits for the GCS connection. */
+const lazy = new Proxy({} as GcsClusterSource, {
+  get: (_t, prop) => async (...args: unknown[]) => {
+    const src = await sourceP;
+    return (src as unknown as Record<string, (...a: unknown[]) => unknown>)[prop as string]!.apply(src, args);
+  },
+});
 let driverP: Promise<CoreWorker> | undefined;
 /** The dashboard's own driver, started on first use (the job API). */
 function driver(): Promise<CoreWorker> {
@@ -68,17 +76,16 @@ function driver(): Promise<CoreWorker> {
 }
 
 function wire(s: DashboardServer): void {
-  // Routes wait for the GCS connection; the state API needs nothing else.
-  const lazy = new Proxy({} as GcsClusterSource, {
-    get: (_t, prop) => async (...args: unknown[]) => {
-      const src = await sourceP;
-      return (src as unknown as Record<string, (...a: unknown[]) => unknown>)[prop as string]!.apply(src, args);
-    },
-  });
   const jobs = new JobManager(lazy, driver);
   registerJobRoutes(s, jobs, lazy);
   registerStateRoutes(s, { source: lazy, sessionName, version, submissions: () => jobs.list() });
+  s.route("GET", "/api/metrics/history", (req) => {
+    const since = req.query.get("since");
+    return { status: 200, json: history.history(since ? Number(since) : undefined) };
+  });
 }
+
+const history = new MetricsHistoryStore(lazy);
 
 wire(server);
 try {
@@ -105,8 +112,10 @@ sourceP.then((s) => s.connection.once("close", () => {
   process.exit(1);
 });
 onShutdown(async () => {
+  history.stop();
   if (driverP) await (await driverP.catch(() => undefined))?.shutdown();
   await server.stop();
   (await sourceP.catch(() => undefined))?.close();
 }, opts.watchParent);
+history.start();
 signalReady({ port: server.port, pid: process.pid });
