@@ -7,15 +7,17 @@ import { parseArgs } from "node:util";
 
 export class UsageError extends Error {}
 
-export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; help: string; alias?: string[] }>;
+/** `multiple`: a string flag that may repeat (`-f a=1 -f b=2`); `values` holds the last, `lists` all. */
+export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; help: string; alias?: string[]; multiple?: boolean }>;
 
 export function parse(command: string, argv: string[], spec: FlagSpec):
-  { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  { values: Record<string, string | boolean | undefined>; positionals: string[]; lists: Record<string, string[]> } {
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   const aliasOf = new Map<string, string>();
   for (const [name, s] of Object.entries(spec)) {
-    options[name] = s.short ? { type: s.type, short: s.short } : { type: s.type };
-    for (const a of s.alias ?? []) { options[a] = { type: s.type }; aliasOf.set(a, name); }
+    const multiple = s.multiple && s.type === "string" ? { multiple: true } : {};
+    options[name] = s.short ? { type: s.type, short: s.short, ...multiple } : { type: s.type, ...multiple };
+    for (const a of s.alias ?? []) { options[a] = { type: s.type, ...multiple }; aliasOf.set(a, name); }
   }
   // Boolean flags given as --flag=true/false (Ray accepts --include-dashboard=false).
   const args = argv.map((a) => a);
@@ -39,11 +41,18 @@ export function parse(command: string, argv: string[], spec: FlagSpec):
     throw new UsageError(`stingray ${command}: ${msg}\nValid flags: ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
   }
   const values: Record<string, string | boolean | undefined> = {};
+  const lists: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(parsed.values)) {
     if (k.startsWith("no-") && negatable.has(k.slice(3))) { values[aliasOf.get(k.slice(3)) ?? k.slice(3)] = false; continue; }
-    values[aliasOf.get(k) ?? k] = v as string | boolean;
+    const name = aliasOf.get(k) ?? k;
+    if (Array.isArray(v)) {
+      lists[name] = [...(lists[name] ?? []), ...(v as string[])];
+      values[name] = lists[name].at(-1);
+      continue;
+    }
+    values[name] = v as string | boolean;
   }
-  return { values, positionals: parsed.positionals };
+  return { values, positionals: parsed.positionals, lists };
 }
 
 export function num(command: string, flag: string, v: string | boolean | undefined): number | undefined {
@@ -65,6 +74,7 @@ export function json(command: string, flag: string, v: string | boolean | undefi
 }
 
 export function help(command: string, summary: string, spec: FlagSpec): string {
-  const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.type === "string" ? "=VALUE" : ""}`.padEnd(34) + s.help);
+  const lines = Object.entries(spec).map(([k, s]) =>
+    `  ${s.short ? `-${s.short}, ` : ""}--${k}${s.type === "string" ? "=VALUE" : ""}`.padEnd(34) + s.help + (s.multiple ? " (repeatable)" : ""));
   return `Usage: stingray ${command}\n\n${summary}\n\nFlags:\n${lines.join("\n")}\n`;
 }
