@@ -1,0 +1,108 @@
+/**
+ * The state API's pure parts: filters, limits, summaries and the timeline; the GCS task table's
+ * merging of events that arrive out of order from owners and workers; reading log slices.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { applyFilters, parseFilters, parseLimit, summarizeTasks, taskState, timeline } from "../../src/dashboard/state.ts";
+import { HttpError } from "../../src/dashboard/server.ts";
+import { TaskEventStore } from "../../src/gcs/task_manager.ts";
+import { readLogSlice } from "../../src/raylet/logs.ts";
+import type { TaskEventWire } from "../../src/protocol/messages.ts";
+
+const q = (s: string): URLSearchParams => new URLSearchParams(s);
+
+test("filters: = and != over string forms, states case-insensitive, unknown keys and bad predicates refused", () => {
+  const rows = [{ name: "a", state: "RUNNING", pid: 1 }, { name: "b", state: "FINISHED", pid: 2 }, { name: "a", state: "FAILED", pid: 3 }];
+  const keys = ["name", "state", "pid"];
+  assert.deepEqual(applyFilters(rows, parseFilters(q("filter_keys=name&filter_predicates=%3D&filter_values=a")), keys).map((r) => r.pid), [1, 3]);
+  assert.deepEqual(applyFilters(rows, parseFilters(q("filter_keys=state&filter_predicates=!%3D&filter_values=running")), keys).map((r) => r.pid), [2, 3]);
+  assert.deepEqual(applyFilters(rows, parseFilters(q("filter_keys=pid&filter_values=2")), keys).map((r) => r.name), ["b"]);
+  assert.throws(() => applyFilters(rows, parseFilters(q("filter_keys=colour&filter_values=red")), keys), /cannot filter on "colour": valid keys are name, state, pid/);
+  assert.throws(() => parseFilters(q("filter_keys=name&filter_predicates=~&filter_values=a")), /unknown filter predicate/);
+  assert.throws(() => parseFilters(q("filter_keys=name&filter_keys=pid&filter_values=a")), /same number of times/);
+});
+
+test("limit: default 100, capped at 10,000, positive integers only", () => {
+  assert.equal(parseLimit(q("")), 100);
+  assert.equal(parseLimit(q("limit=5")), 5);
+  assert.equal(parseLimit(q("limit=1000000")), 10_000);
+  for (const bad of ["0", "-1", "2.5", "x"]) assert.throws(() => parseLimit(q(`limit=${bad}`)), (e: unknown) => e instanceof HttpError && e.status === 400);
+});
+
+const ev = (taskId: string, state: string, t: number, extra: Partial<TaskEventWire> = {}): TaskEventWire =>
+  ({ taskId, attempt: 0, jobId: "00000001", state, t, ...extra });
+
+test("the task table merges events from two processes in any order; the furthest state wins", () => {
+  const s = new TaskEventStore(10);
+  // The worker's RUNNING arrives after the owner's FINISHED (different processes flush at different times).
+  s.add([ev("t1", "PENDING_NODE_ASSIGNMENT", 100, { name: "f", kind: "normal", fn: "f", resources: { CPU: 1 } }), ev("t1", "FINISHED", 130)], 0);
+  s.add([ev("t1", "RUNNING", 110, { nodeId: "n1", workerId: "w1", pid: 42 })], 0);
+  const [r] = s.query({ limit: 10 }).tasks;
+  assert.equal(r!.state, "FINISHED");
+  assert.deepEqual(r!.events.map((e) => e.state), ["PENDING_NODE_ASSIGNMENT", "RUNNING", "FINISHED"]);
+  assert.equal(r!.nodeId, "n1");
+  assert.equal(r!.start, 110);
+  assert.equal(r!.end, 130);
+  assert.deepEqual(s.counts(), { FINISHED: 1 });
+  // A retry starts a new attempt's history; events of the old attempt are ignored after it.
+  s.add([ev("t1", "PENDING_NODE_ASSIGNMENT", 140, { attempt: 1 }), ev("t1", "FAILED", 120)], 0);
+  const [r2] = s.query({ taskId: "t1", limit: 1 }).tasks;
+  assert.equal(r2!.attempt, 1);
+  assert.equal(r2!.state, "PENDING_NODE_ASSIGNMENT");
+  assert.deepEqual(s.counts(), { PENDING_NODE_ASSIGNMENT: 1 });
+});
+
+test("the task table keeps the newest tasks, counts evictions and dropped events, filters by job", () => {
+  const s = new TaskEventStore(3);
+  s.add([1, 2, 3, 4, 5].map((i) => ev(`t${i}`, "PENDING_NODE_ASSIGNMENT", i, { jobId: i % 2 ? "j1" : "j2" })), 7);
+  assert.equal(s.size, 3);
+  assert.equal(s.dropped, 7 + 2);
+  assert.deepEqual(s.query({ limit: 10 }).tasks.map((t) => t.taskId), ["t5", "t4", "t3"]);
+  assert.deepEqual(s.query({ jobId: "j1", limit: 10 }).tasks.map((t) => t.taskId), ["t5", "t3"]);
+  assert.equal(s.query({ limit: 1 }).total, 3);
+  assert.deepEqual(s.counts(), { PENDING_NODE_ASSIGNMENT: 3 });
+});
+
+test("task summaries count states per function; the timeline has one complete event per task that ran", () => {
+  const s = new TaskEventStore(100);
+  s.add([
+    ev("a", "PENDING_NODE_ASSIGNMENT", 1, { fn: "f", name: "f", kind: "normal" }), ev("a", "RUNNING", 2, { nodeId: "n1", workerId: "w", pid: 9 }), ev("a", "FINISHED", 5),
+    ev("b", "PENDING_NODE_ASSIGNMENT", 1, { fn: "f", name: "f", kind: "normal" }), ev("b", "FAILED", 3, { errType: "TASK_EXECUTION_EXCEPTION", errMsg: "boom", errStack: "Error: boom\n at x" }),
+    ev("c", "PENDING_NODE_ASSIGNMENT", 1, { fn: "A.m", name: "m", kind: "actor_task", actorId: "act" }),
+  ], 4);
+  const recs = s.query({ limit: 100 }).tasks;
+  const sum = summarizeTasks(recs, s.dropped);
+  assert.deepEqual(sum.summary.f!.state_counts, { FINISHED: 1, FAILED: 1 });
+  assert.equal(sum.summary["A.m"]!.type, "ACTOR_TASK");
+  assert.equal(sum.total_tasks, 3);
+  assert.equal(sum.total_actor_tasks, 1);
+  assert.equal(sum.num_dropped_events, 4);
+  const failed = taskState(recs.find((r) => r.taskId === "b")!, true);
+  assert.equal(failed.error_type, "TASK_EXECUTION_EXCEPTION");
+  assert.match(failed.error_stack!, /Error: boom/);
+  assert.equal(taskState(recs.find((r) => r.taskId === "b")!, false).error_stack, null, "stacks only with detail");
+  const trace = timeline(recs, new Map([["n1", "10.0.0.1"]]));
+  assert.equal(trace.length, 1);
+  assert.deepEqual({ name: trace[0]!.name, ts: trace[0]!.ts, dur: trace[0]!.dur, pid: trace[0]!.pid }, { name: "f", ts: 2000, dur: 3000, pid: "Node 10.0.0.1" });
+});
+
+test("log slices: ranges, the tail by lines, and only plain file names", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logs-"));
+  try {
+    fs.writeFileSync(path.join(dir, "a.log"), "one\ntwo\nthree\n");
+    assert.equal(Buffer.from(readLogSlice(dir, "a.log", 0, 3).data).toString(), "one");
+    assert.equal(Buffer.from(readLogSlice(dir, "a.log", -6, 100).data).toString(), "three\n");
+    assert.equal(Buffer.from(readLogSlice(dir, "a.log", 0, 0, 2).data).toString(), "two\nthree\n");
+    assert.equal(Buffer.from(readLogSlice(dir, "a.log", 0, 0, 10).data).toString(), "one\ntwo\nthree\n");
+    const r = readLogSlice(dir, "a.log", 4, 100);
+    assert.deepEqual({ offset: r.offset, size: r.size }, { offset: 4, size: 14 });
+    for (const bad of ["../a.log", "/etc/passwd", ".hidden", "a/b", ""]) assert.throws(() => readLogSlice(dir, bad, 0, 10), /invalid log file name/);
+    assert.throws(() => readLogSlice(dir, "missing.log", 0, 10), /no log file missing\.log/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
