@@ -289,6 +289,7 @@ export class DashboardClient {
         try { status = (JSON.parse(e.data) as { status?: JobStatus }).status; } catch { /* read below */ }
         break;
       }
+      if (e.event === "error") throw this.streamError(`the log stream of job '${id}'`, e.data);
       if (e.event === "message" && e.data) {
         let text: string;
         try { text = (JSON.parse(e.data) as { text: string }).text; } catch { text = e.data + "\n"; }
@@ -328,9 +329,9 @@ export class DashboardClient {
   listWorkers(o?: ListOptions): Promise<ListResult<WorkerState>> { return this.state("listWorkers", listQuery(o)); }
   listStateJobs(o?: ListOptions): Promise<ListResult<JobState>> { return this.state("listStateJobs", listQuery(o)); }
   listPlacementGroups(o?: ListOptions): Promise<ListResult<PlacementGroupState>> { return this.state("listPlacementGroups", listQuery(o)); }
-  summarizeTasks(o?: ListOptions): Promise<TaskSummary> { return this.state("summarizeTasks", listQuery(o)); }
-  summarizeActors(o?: ListOptions): Promise<ActorSummary> { return this.state("summarizeActors", listQuery(o)); }
-  summarizeObjects(o?: ListOptions): Promise<ObjectSummary> { return this.state("summarizeObjects", listQuery(o)); }
+  summarizeTasks(o?: ListOptions): Promise<TaskSummary> { return this.summary("summarizeTasks", listQuery(o)); }
+  summarizeActors(o?: ListOptions): Promise<ActorSummary> { return this.summary("summarizeActors", listQuery(o)); }
+  summarizeObjects(o?: ListOptions): Promise<ObjectSummary> { return this.summary("summarizeObjects", listQuery(o)); }
   timeline(o: { job_id?: string } = {}): Promise<TraceEvent[]> { return this.state("timeline", { job_id: o.job_id }); }
   listLogs(o: { node_id?: string; node_ip?: string; glob?: string }): Promise<LogListing> { return this.state("listLogs", o); }
 
@@ -345,12 +346,18 @@ export class DashboardClient {
     const res = await this.call("getLog", { query: { ...q, follow: 1 }, signal, timeoutMs: 0 });
     for await (const e of parseSse(res.body ?? emptyBody())) {
       if (e.event === "end") break;
+      if (e.event === "error") throw this.streamError("the log stream", e.data);
       if (e.event !== "message" || !e.data) continue;
       try { yield (JSON.parse(e.data) as { text: string }).text; } catch { yield e.data + "\n"; }
     }
   }
 
   // --- plumbing -------------------------------------------------------------------------------
+  /** An `event: error` in a stream (its data is `{error}`). */
+  private streamError(what: string, data: string): DashboardError {
+    return new DashboardError(`${what} from ${this.url} failed: ${serverMessage(data) || "no message"}`, 500);
+  }
+
   private async json<T>(route: RouteName, c: Call = {}): Promise<T> {
     const res = await this.call(route, c);
     const text = await res.text();
@@ -365,6 +372,13 @@ export class DashboardClient {
 
   private async state<T>(route: RouteName, query: Query): Promise<T> {
     return unwrapState<T>(await this.json<unknown>(route, { query }));
+  }
+
+  /** Summaries come as Ray's `{node_id_to_summary: {cluster: …}}` inside the envelope (or bare). */
+  private async summary<T>(route: RouteName, query: Query): Promise<T> {
+    const r = await this.state<unknown>(route, query);
+    const cluster = isObject(r) && isObject(r.node_id_to_summary) ? r.node_id_to_summary.cluster : undefined;
+    return (cluster ?? r) as T;
   }
 
   /** Send one request; any status other than 2xx becomes the error that names its fix. */

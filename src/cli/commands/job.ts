@@ -77,7 +77,10 @@ export function shellJoin(args: string[]): string {
   return args.map((a) => (a === "" ? "''" : /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'"'"'`)}'`)).join(" ");
 }
 
-/** The runtime env of --runtime-env / --runtime-env-json, with --working-dir applied; `excludes` split out. */
+/**
+ * The runtime env of --runtime-env / --runtime-env-json, with --working-dir applied, checked where
+ * the CLI uses it (working_dir, excludes, env_vars); the server checks the rest.
+ */
 export function buildRuntimeEnv(v: Record<string, string | boolean | undefined>, warn: (s: string) => void): { env: Record<string, unknown>; excludes: string[] } {
   const file = v["runtime-env"] as string | undefined;
   const inline = v["runtime-env-json"] as string | undefined;
@@ -104,13 +107,11 @@ export function buildRuntimeEnv(v: Record<string, string | boolean | undefined>,
   if (ex !== undefined && (!Array.isArray(ex) || ex.some((x) => typeof x !== "string"))) {
     throw new UsageError("stingray job submit: runtime env excludes must be a list of file names or globs, e.g. [\"data/\", \"*.log\"]");
   }
-  delete env.excludes;
   const envVars = env.env_vars;
   if (envVars !== undefined && (typeof envVars !== "object" || envVars === null || Array.isArray(envVars) ||
     Object.values(envVars).some((x) => typeof x !== "string"))) {
     throw new UsageError("stingray job submit: runtime env env_vars must map names to strings, e.g. {\"A\": \"1\"}");
   }
-  for (const k of Object.keys(env)) if (k !== "working_dir" && k !== "env_vars") warn(`runtime env field "${k}" is not one Stingray knows (working_dir, env_vars, excludes); sending it as is`);
   return { env, excludes: (ex as string[] | undefined) ?? [] };
 }
 

@@ -89,7 +89,7 @@ export function listWarnings(kindName: string, r: ListResult<unknown>, limit: nu
   if (r.total > r.num_after_truncation) {
     w.push(`the cluster holds ${r.total} ${kindName}, of which only ${r.num_after_truncation} were read; use --filter to narrow the query`);
   }
-  if (r.num_filtered > r.result.length) {
+  if (r.num_filtered > r.result.length && !(r.warnings ?? []).some((x) => /limit/.test(x))) {
     w.push(`showing ${r.result.length} of ${r.num_filtered} ${kindName} (--limit ${limit}); use --filter to narrow the query, or raise --limit`);
   }
   if (r.partial_failure_warning) w.push(r.partial_failure_warning);
@@ -241,24 +241,19 @@ const LOG_FLAGS: FlagSpec = {
   ...HELP_FLAG,
 };
 const LOG_SUBCOMMANDS = ["cluster", "actor", "task", "worker", "job"];
+/** `--tail=-1`: as many lines as the node reads at once (the server's lines must be positive). */
+const WHOLE_FILE = 2 ** 31 - 1;
 
 /** fnmatch-style glob over file names (`*` and `?` also match '/'), as `ray logs` takes it. */
 export function fileGlob(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
 }
 
-async function headNode(client: DashboardClient): Promise<NodeState> {
-  const r = await client.listNodes({ filters: [{ key: "is_head_node", predicate: "=", value: "true" }], limit: 10 });
-  const head = r.result.find((n) => n.is_head_node) ?? (await client.listNodes({ limit: 1000 })).result.find((n) => n.is_head_node);
-  if (!head) throw new UsageError("stingray logs: could not find the head node; give --node-id or --node-ip (`stingray list nodes` shows them)");
-  return head;
-}
-
 async function printLog(client: DashboardClient, q: LogQuery, followIt: boolean): Promise<number> {
   if (!followIt) {
     const text = await client.getLog(q);
     process.stdout.write(text);
-    if (q.lines !== undefined && q.lines > 0 && text.split("\n").filter((l, i, a) => l || i < a.length - 1).length >= q.lines) {
+    if (q.lines !== undefined && q.lines < WHOLE_FILE && text.split("\n").filter((l, i, a) => l || i < a.length - 1).length >= q.lines) {
       process.stderr.write(`--- Log has been truncated to last ${q.lines} lines. Use --tail to change that; --tail=-1 for the whole file. ---\n`);
     }
     return 0;
@@ -287,8 +282,9 @@ export async function logsCommand(argv: string[]): Promise<number> {
   const sub = LOG_SUBCOMMANDS.includes(positionals[0] ?? "") ? positionals.shift()! : "cluster";
   if (positionals.length > 1) throw new UsageError(`stingray logs: unexpected argument ${positionals[1]} (see --help)`);
   if (v["node-id"] && v["node-ip"]) throw new UsageError("stingray logs: give --node-id or --node-ip, not both");
-  const tail = v.tail === undefined ? 1000 : Number(v.tail);
+  let tail = v.tail === undefined ? 1000 : Number(v.tail);
   if (!Number.isInteger(tail) || (tail < 1 && tail !== -1)) throw new UsageError(`stingray logs: --tail must be a positive number of lines, or -1 for the whole file; got ${String(v.tail)}`);
+  if (tail === -1) tail = WHOLE_FILE;
   const suffix = v.err ? "err" as const : "out" as const;
   const client = connectDashboard("logs", v);
   const node: LogQuery = v["node-id"] ? { node_id: v["node-id"] as string } : v["node-ip"] ? { node_ip: v["node-ip"] as string } : {};
@@ -309,18 +305,16 @@ export async function logsCommand(argv: string[]): Promise<number> {
     case "worker": {
       const pid = Number(need("pid", "12345"));
       if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`stingray logs worker: --pid must be a process id, got ${String(v.pid)}`);
-      const where = node.node_id || node.node_ip ? node : { node_id: (await headNode(client)).node_id };
-      return printLog(client, { ...where, pid, suffix, lines: tail }, followIt);
+      return printLog(client, { ...node, pid, suffix, lines: tail }, followIt); // no node: the head
     }
   }
   const glob = positionals[0];
-  const where = node.node_id || node.node_ip ? node : { node_id: (await headNode(client)).node_id };
-  const listing = await client.listLogs({ ...where, ...(glob ? { glob } : {}) });
+  const listing = await client.listLogs({ ...node, ...(glob ? { glob } : {}) }); // no node: the head
   const re = fileGlob(glob ?? "*");
   const categories = Object.fromEntries(Object.entries(listing.categories)
     .map(([c, files]) => [c, files.filter((f) => re.test(f))] as const).filter(([, files]) => files.length));
   const files = Object.values(categories).flat();
-  if (glob && files.length === 1) return printLog(client, { ...where, filename: files[0]!, lines: tail }, followIt);
+  if (glob && files.length === 1) return printLog(client, { node_id: listing.node_id, filename: files[0]!, lines: tail }, followIt);
   if (glob && !files.length) {
     process.stderr.write(`No log file matches ${glob} on node ${listing.node_id} (${listing.node_ip}); \`stingray logs\` lists them.\n`);
     return 1;
