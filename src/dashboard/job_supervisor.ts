@@ -21,6 +21,20 @@ import { STINGRAY_ROOT } from "../worker/code/source.ts";
 /** KV namespaces of the job API in the GCS. */
 export const JOBS_NS = "jobs";
 export const PACKAGES_NS = "packages";
+/**
+ * Runs the entrypoint under a small shell that kills the whole job (its process group) when the
+ * supervisor process disappears, even by SIGKILL: a job never outlives its supervisor (Ray sets
+ * PR_SET_PDEATHSIG for the same reason; Node cannot, so a watcher polls the supervisor's pid).
+ */
+const WRAPPER = [
+  '/bin/sh -c "$STINGRAY_JOB_ENTRYPOINT" &',
+  "child=$!",
+  '( while kill -0 "$STINGRAY_SUPERVISOR_PID" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) &',
+  "watcher=$!",
+  'wait "$child"; code=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$code"',
+].join("\n");
 /** The last part of a failed job's log quoted in its status message. */
 const LOG_TAIL_CHARS = 4000;
 
@@ -80,13 +94,15 @@ export class JobSupervisor {
       STINGRAY_AUTH_TOKEN: cw.opts.token,
       STINGRAY_JOB_SUBMISSION_ID: id,
       STINGRAY_JOB_ID: undefined,
+      STINGRAY_JOB_ENTRYPOINT: this.args.entrypoint,
+      STINGRAY_SUPERVISOR_PID: String(process.pid),
     };
     for (const k of Object.keys(env)) if (k.startsWith("STINGRAY_WORKER_") || k === "STINGRAY_RAYLET_PORT") delete env[k];
     if (this.stopRequested) {
       fs.closeSync(out);
       return this.finish("STOPPED", null, "the job was stopped before its entrypoint started");
     }
-    const child = spawn("/bin/sh", ["-c", this.args.entrypoint], { cwd, env, stdio: ["ignore", out, out], detached: true });
+    const child = spawn("/bin/sh", ["-c", WRAPPER], { cwd, env, stdio: ["ignore", out, out], detached: true });
     fs.closeSync(out);
     this.child = child;
     const started = await new Promise<Error | undefined>((resolve) => {

@@ -14,7 +14,7 @@ import { ActorDiedError, NameError, toWire } from "../common/errors.ts";
 import type { GcsStorage } from "./storage.ts";
 import { formatResources } from "../common/resources.ts";
 
-export interface LeaseGrant { nodeId: string; leaseId: string; worker: Address; gpuIds?: number[] | undefined }
+export interface LeaseGrant { nodeId: string; leaseId: string; worker: Address; gpuIds?: number[] | undefined; pid?: number | undefined }
 
 export interface ActorClusterClient {
   /** Lease a worker for the actor somewhere in the cluster; resolves undefined if infeasible now. */
@@ -131,6 +131,7 @@ export class ActorManager {
     }
     rec.info.state = "ALIVE";
     rec.info.address = grant.worker;
+    rec.info.pid = grant.pid;
     this.save(rec);
   }
 

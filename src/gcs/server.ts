@@ -192,7 +192,7 @@ export class GcsServer {
             jobId, resources, actorId, envHash: envHash(spec.envVars), envVars: spec.envVars,
             strategy: { type: "NODE_AFFINITY", nodeId: node.info.nodeId, soft: false },
           });
-          if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker, gpuIds: reply.gpuIds };
+          if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker, gpuIds: reply.gpuIds, pid: reply.pid };
           if (reply.retryAt) {
             node = this.nodes.nodes.get(reply.retryAt.nodeId);
             continue;

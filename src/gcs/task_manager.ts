@@ -62,7 +62,11 @@ export class TaskEventStore {
       return;
     }
     r.events.push({ state: e.state, t: e.t });
-    if (r.events.length > 1 && r.events[r.events.length - 2]!.t > e.t) r.events.sort((a, b) => a.t - b.t);
+    // Owner and worker clocks and flushes differ: keep the history in time order, state order on ties.
+    const prev = r.events[r.events.length - 2];
+    if (prev && (prev.t > e.t || (prev.t === e.t && (RANK[prev.state] ?? 0) > (RANK[e.state] ?? 0)))) {
+      r.events.sort((a, b) => a.t - b.t || (RANK[a.state] ?? 0) - (RANK[b.state] ?? 0));
+    }
     if ((RANK[e.state] ?? 0) >= (RANK[r.state] ?? 0)) r.state = e.state;
     if (r.state !== before) { this.count(before, -1); this.count(r.state, 1); }
     if (e.state === "PENDING_NODE_ASSIGNMENT") r.created = Math.min(r.created ?? e.t, e.t);

@@ -185,7 +185,7 @@ export const METHODS = {
     strategy: opt(SchedulingStrategy), envHash: str, envVars: opt(record(str)), maxCalls: opt(int),
     /** How many raylets redirected this request already; a redirected request is not redirected again if it fits. */
     hops: opt(int) }),
-  obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)) })),
+  obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)), pid: opt(int) })),
   "raylet.ReturnWorker": m(obj({ leaseId: str, kill: opt(bool) }), Ok),
   "raylet.CancelLeaseRequests": m(obj({ jobId: str }), Ok),
   "raylet.KillWorker": m(obj({ workerId: str, force: bool, reason: str }), Ok),

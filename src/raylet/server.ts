@@ -462,7 +462,7 @@ export class Raylet {
               worker.leaseId = leaseId;
               worker.actorId = req.actorId;
               this.leases.set(leaseId, { leaseId, worker, resources: req.resources, gpuIds, holder: conn, actorId: req.actorId });
-              resolve({ leaseId, worker: worker.address!, gpuIds });
+              resolve({ leaseId, worker: worker.address!, gpuIds, pid: worker.pid });
             }, (e: Error) => {
               this.scheduler.release(req.resources, gpuIds);
               reject(e);

@@ -15,7 +15,7 @@ import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { waitFor } from "../helpers/procs.ts";
 import { packDirectory } from "../../src/dashboard/packages.ts";
 import type {
-  JobDetails, JobLogsResponse, JobSubmitResponse, ListResult, LogListing, NodeState, StateEnvelope, TaskState, TraceEvent,
+  ActorState, JobDetails, JobLogsResponse, JobSubmitResponse, ListResult, LogListing, NodeState, StateEnvelope, TaskState, TraceEvent,
 } from "../../src/dashboard/api_types.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -160,6 +160,22 @@ test("a failing job is FAILED with its exit code and output; a stopped job is ST
   const alive = await hosts!.exec(h0, ["sh", "-c", `kill -0 ${pid} 2>/dev/null && echo alive || echo gone`]);
   assert.equal(alive.stdout.trim(), "gone");
   assert.deepEqual((await api("POST", "/api/jobs/sleeper/stop")).json, { stopped: false }, "stopping a stopped job is a no-op");
+
+  await waitFor(async () => (await hosts!.exec(h0, ["sh", "-c", "pgrep -f '[n]ode sleep.ts' || true"])).stdout.trim() === "",
+    15_000, "the entrypoint's own process to be gone too");
+
+  // A job never outlives its supervisor: SIGKILL the supervisor's worker, the entrypoint goes too.
+  await api("POST", "/api/jobs/", { entrypoint: "node sleep.ts", submission_id: "orphan", runtime_env: env });
+  const orphan = await waitJob("orphan", (j) => j.status === "RUNNING");
+  const actors = await api<StateEnvelope<ListResult<ActorState>>>("GET",
+    "/api/v0/actors?filter_keys=class_name&filter_predicates=%3D&filter_values=JobSupervisor&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE");
+  const sup = actors.json.data.result.result;
+  assert.equal(sup.length, 1);
+  await hosts!.exec(h0, ["kill", "-KILL", String(sup[0]!.pid)]);
+  const died = await waitJob("orphan", (j) => j.status === "FAILED");
+  assert.match(died.message ?? "", /supervisor died/);
+  await waitFor(async () => (await hosts!.exec(h0, ["sh", "-c", `kill -0 ${orphan.driver_info!.pid} 2>/dev/null && echo alive || echo gone`])).stdout.trim() === "gone",
+    15_000, "the orphaned entrypoint to be killed");
 
   const list = await api<JobDetails[]>("GET", "/api/jobs/");
   const byId = new Map(list.json.map((j) => [j.submission_id, j.status]));
