@@ -411,7 +411,7 @@ export class DashboardClient {
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => "");
-    throw this.failure(route, res.status, serverMessage(text), c.params);
+    throw this.failure(route, res.status, serverMessage(text), isJson(text), c.params);
   }
 
   private unreachable(e: unknown, timeoutMs: number): StingrayError {
@@ -425,7 +425,8 @@ export class DashboardClient {
       "to forward it over SSH.", { cause: e });
   }
 
-  private failure(route: RouteName, status: number, msg: string, params?: Record<string, string>): StingrayError {
+  /** The error for a failed request; `json`: the body was a JSON error (so the server is a dashboard). */
+  private failure(route: RouteName, status: number, msg: string, json: boolean, params?: Record<string, string>): StingrayError {
     const what = API_ROUTES[route];
     if (status === 401) {
       if (!this.token) {
@@ -444,11 +445,12 @@ export class DashboardClient {
       return new DashboardError(`the dashboard at ${this.url} does not serve ${what} (${msg}); is the head running an older Stingray?`, 404);
     }
     if (status === 404 && id && route !== "packageExists" && msg) {
-      return new DashboardError(`job '${id}' not found on ${this.url} (${msg}): list the jobs with \`stingray job list\``, 404);
+      return new DashboardError(`job '${id}' not found on ${this.url}: ${/job list/.test(msg) ? msg : `${msg}; list the jobs with \`stingray job list\``}`, 404);
     }
+    if (status === 404 && msg && json) return new DashboardError(msg, 404);
     if (status === 404) {
-      return new DashboardError(`the server at ${this.url} answered 404 to ${what}${msg ? ` (${msg})` : ""}; is it a Stingray dashboard? ` +
-        "Check --address / STINGRAY_ADDRESS", 404);
+      return new DashboardError(`the server at ${this.url} answered 404 to ${what}${msg ? ` (${msg.slice(0, 200)})` : ""}; ` +
+        "is it a Stingray dashboard? Check --address / STINGRAY_ADDRESS", 404);
     }
     if (status === 400 || status === 413) return Object.assign(new ValueError(`${what}: ${msg || `bad request (${status})`}`), { data: { status } });
     if (status >= 500) {
@@ -469,6 +471,10 @@ export function serverMessage(text: string): string {
     }
   } catch { /* plain text */ }
   return text.trim().slice(0, 2000);
+}
+
+function isJson(text: string): boolean {
+  try { JSON.parse(text); return true; } catch { return false; }
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> { /* nothing */ }

@@ -187,11 +187,11 @@ async function follow(client: DashboardClient, id: string): Promise<JobStatus | 
   }
 }
 
-function printFinal(id: string, job: JobDetails | undefined, status: JobStatus): void {
-  if (status === "SUCCEEDED") process.stdout.write("\n" + boxed(`Job '${id}' succeeded`));
-  else if (status === "STOPPED") process.stdout.write(`\nJob '${id}' was stopped\n`);
+function printFinal(id: string, job: JobDetails | undefined, status: JobStatus, after = "\n"): void {
+  if (status === "SUCCEEDED") process.stdout.write(after + boxed(`Job '${id}' succeeded`));
+  else if (status === "STOPPED") process.stdout.write(`${after}Job '${id}' was stopped\n`);
   else if (status === "FAILED") {
-    process.stdout.write("\n" + boxed(`Job '${id}' failed`));
+    process.stdout.write(after + boxed(`Job '${id}' failed`));
     if (job?.message) process.stdout.write(`Status message: ${job.message}\n`);
   } else {
     process.stdout.write(`Status for job '${id}': ${status}\n`);
@@ -206,7 +206,7 @@ async function status(argv: string[]): Promise<number> {
   const format = f.v.format === undefined || f.v.format === "text" ? undefined : parseFormat("job status", f.v.format);
   const job = await connectDashboard("job status", f.v).getJob(id);
   if (format && format !== "table") { process.stdout.write(structured(format, job)); return 0; }
-  if (TERMINAL_JOB_STATUSES.includes(job.status)) printFinal(id, job, job.status);
+  if (TERMINAL_JOB_STATUSES.includes(job.status)) printFinal(id, job, job.status, "");
   else {
     process.stdout.write(`Status for job '${id}': ${job.status}\n`);
     if (job.message) process.stdout.write(`Status message: ${job.message}\n`);
