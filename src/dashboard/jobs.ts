@@ -149,7 +149,7 @@ export class JobManager {
     const job = await this.get(id);
     const sid = job.submission_id;
     if (!sid || isTerminal(job.status)) return { stopped: false };
-    const handle = this.supervisors.get(sid);
+    const handle = this.supervisors.get(sid) ?? await this.findSupervisor(sid);
     if (!handle) {
       // Its supervisor is gone (the dashboard restarted and lost it): record the stop.
       await this.patch(sid, { status: "STOPPED", message: "stopped (its supervisor was no longer reachable)", end_time: Date.now() }, true);
@@ -157,6 +157,15 @@ export class JobManager {
     }
     await get(handle.stop.remote());
     return { stopped: true };
+  }
+
+  /** A supervisor this process did not start (the dashboard restarted): found by its name. */
+  private async findSupervisor(id: string): Promise<ActorHandle<JobSupervisor> | undefined> {
+    const cw = await this.driver();
+    const info = await cw.getActorInfo(supervisorName(id), SUPERVISOR_NAMESPACE);
+    if (!info || info.state === "DEAD") return undefined;
+    const d = builtinClass("JobSupervisor");
+    return makeActorHandle(new ActorHandleBase(info.actorId, "JobSupervisor", d.descriptor as FunctionDescriptorWire, 0)) as ActorHandle<JobSupervisor>;
   }
 
   async delete(id: string): Promise<JobDeleteResponse> {
