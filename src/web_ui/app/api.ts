@@ -1,0 +1,153 @@
+/**
+ * @module web_ui/api
+ * Every call the UI makes to the dashboard: same-origin, with the login cookie. Paths come from
+ * API_ROUTES (dashboard/api_types.ts), so a renamed route breaks the type check, not the page.
+ *
+ * A 401 from any call flips the shared auth state to "login needed" (the app then shows the login
+ * page); network failures and other statuses become an `ApiError` with the server's message.
+ */
+import {
+  API_ROUTES, type ApiError as ApiErrorBody, type ListResult, type RouteName, type StateEnvelope, type StateFilter,
+} from "../../dashboard/api_types.ts";
+import { setAuth, setConnection } from "./store.ts";
+
+export class ApiError extends Error {
+  /** HTTP status; 0 when the server could not be reached. */
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+  /** The route exists in the contract but this server does not serve it (yet). */
+  get notServed(): boolean { return this.status === 404 || this.status === 405 || this.status === 501; }
+}
+
+/** The path of a route, with `:name` segments filled in (encoded). */
+export function routePath(name: RouteName, params: Record<string, string> = {}): string {
+  const path = API_ROUTES[name].split(" ")[1]!;
+  return path.replace(/:(\w+)/g, (_m, k: string) => {
+    const v = params[k];
+    if (v === undefined) throw new Error(`route ${name} needs :${k}`);
+    return encodeURIComponent(v);
+  });
+}
+
+export function routeMethod(name: RouteName): string { return API_ROUTES[name].split(" ")[0]!; }
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export function withQuery(path: string, q: Query = {}, filters: StateFilter[] = []): string {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null || v === false) continue;
+    s.append(k, v === true ? "1" : String(v));
+  }
+  for (const f of filters) {
+    s.append("filter_keys", f.key);
+    s.append("filter_predicates", f.predicate);
+    s.append("filter_values", f.value);
+  }
+  const qs = s.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+export function url(name: RouteName, params: Record<string, string> = {}, q: Query = {}, filters: StateFilter[] = []): string {
+  return withQuery(routePath(name, params), q, filters);
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const j = JSON.parse(text) as Partial<ApiErrorBody> & { msg?: string };
+    if (typeof j.error === "string") return j.error;
+    if (typeof j.msg === "string") return j.msg;
+  } catch { /* not JSON */ }
+  return text.trim().slice(0, 300) || `${res.status} ${res.statusText}`;
+}
+
+/** fetch with the UI's conventions: same-origin credentials, 401 → login, errors → ApiError. */
+export async function request(method: string, path: string, init: { body?: unknown; signal?: AbortSignal; accept?: string } = {}): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      signal: init.signal,
+      headers: {
+        accept: init.accept ?? "application/json",
+        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
+  } catch (e) {
+    if (init.signal?.aborted) throw e;
+    setConnection(false, "the dashboard server cannot be reached");
+    throw new ApiError(0, "the dashboard server cannot be reached; is the cluster running?");
+  }
+  if (res.status === 401) {
+    setConnection(true);
+    const msg = await errorMessage(res);
+    setAuth("needed", msg);
+    throw new ApiError(401, msg);
+  }
+  setConnection(true, "", true);
+  if (!res.ok) throw new ApiError(res.status, await errorMessage(res));
+  return res;
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await request("GET", path, { signal });
+  return (await res.json()) as T;
+}
+
+export async function getText(path: string, signal?: AbortSignal): Promise<string> {
+  const res = await request("GET", path, { signal, accept: "text/plain" });
+  return res.text();
+}
+
+export async function call<T>(name: RouteName, params: Record<string, string> = {}, body?: unknown): Promise<T | undefined> {
+  const res = await request(routeMethod(name), routePath(name, params), { body });
+  if (res.status === 204) return undefined;
+  const text = await res.text();
+  return text ? (JSON.parse(text) as T) : undefined;
+}
+
+export interface ListOptions { limit?: number; detail?: boolean; filters?: StateFilter[]; extra?: Query }
+
+/** A state API list route, unwrapped from Ray's envelope. */
+export async function listState<T>(name: RouteName, o: ListOptions, signal?: AbortSignal): Promise<ListResult<T>> {
+  const env = await getJson<StateEnvelope<ListResult<T>>>(
+    url(name, {}, { limit: o.limit ?? 100, detail: o.detail, ...o.extra }, o.filters), signal);
+  return env.data.result;
+}
+
+/** A state API summary route, unwrapped. */
+export async function summary<T>(name: RouteName, filters: StateFilter[] = [], signal?: AbortSignal): Promise<T> {
+  const env = await getJson<StateEnvelope<T | { node_id_to_summary?: unknown; cluster?: T }>>(url(name, {}, {}, filters), signal);
+  const r = env.data.result as T & { cluster?: T };
+  // Ray nests summaries as {cluster: {...}}; accept either shape.
+  return (r && typeof r === "object" && "cluster" in r && r.cluster ? r.cluster : r) as T;
+}
+
+export async function login(token: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(routePath("login"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ token }),
+    });
+  } catch {
+    throw new ApiError(0, "the dashboard server cannot be reached; is the cluster running?");
+  }
+  if (!res.ok) throw new ApiError(res.status, await errorMessage(res));
+  setAuth("ok");
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await fetch(routePath("logout"), { method: "POST", credentials: "same-origin" });
+  } finally {
+    setAuth("needed", "");
+  }
+}
