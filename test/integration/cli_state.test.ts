@@ -185,6 +185,16 @@ test("logs: list a node's files, print one, an actor's output; timeline writes a
   const actorLog = await cli(["logs", "actor", "--id", actorId]);
   assert.equal(actorLog.code, 0, actorLog.stderr);
   assert.match(actorLog.stdout, /counter at 1/);
+  // --follow prints what is there, keeps the stream open, and ends cleanly on Ctrl-C.
+  const env: NodeJS.ProcessEnv = { ...process.env, STINGRAY_AUTH_TOKEN: token, STINGRAY_TEMP_DIR: tempDir };
+  const follower = spawn(process.execPath, [CLI, "logs", "actor", "--id", actorId, "--follow", "--address", url], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+  let followed = "";
+  follower.stdout.on("data", (d: Buffer) => { followed += d.toString(); });
+  const exited = new Promise<number | null>((r) => follower.once("exit", (code) => r(code)));
+  await waitFor(() => /counter at 1/.test(followed) || follower.exitCode !== null, 30_000, "the followed actor log");
+  assert.equal(follower.exitCode, null, "still following");
+  follower.kill("SIGINT");
+  assert.equal(await exited, 0);
   const missingId = await cli(["logs", "actor"]);
   assert.equal(missingId.code, 2);
   assert.match(missingId.stderr, /give --id/);

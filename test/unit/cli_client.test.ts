@@ -136,6 +136,11 @@ test("HTTP failures become errors that name the fix", async () => {
     if (u.pathname === "/api/v0/nodes") return jsonReply(res, 200, { result: true, msg: "", data: { result: { total: 0, num_after_truncation: 0, num_filtered: 0, result: [], partial_failure_warning: null, warnings: null } } });
     if (u.pathname === "/api/packages/gcs/_stingray_pkg_00.zip") return req.method === "PUT" ? jsonReply(res, 200, {}) : jsonReply(res, 404, { error: "no such package" });
     if (u.pathname === "/api/version") return jsonReply(res, 500, { error: "internal error: boom" });
+    if (u.pathname === "/api/v0/actors/summarize") {
+      return jsonReply(res, 200, { result: true, msg: "", data: { result: { node_id_to_summary: { cluster: { summary: {}, total_actors: 0 } } } } });
+    }
+    if (u.pathname === "/api/v0/logs/file") return jsonReply(res, 404, { error: "no log file for pid 9 on node 10.0.0.1" });
+    if (u.pathname === "/api/v0/tasks") { res.writeHead(404); res.end("Not Found"); return; }
     jsonReply(res, 404, { error: `no such route: ${req.method} ${u.pathname}` });
   });
   try {
@@ -147,6 +152,9 @@ test("HTTP failures become errors that name the fix", async () => {
     await assert.rejects(c.submitJob({ entrypoint: "" }), (e: Error) => e instanceof ValueError && /entrypoint must be a non-empty string/.test(e.message));
     await assert.rejects(c.version(), (e: Error) => e instanceof DashboardError && /failed on GET \/api\/version \(500: internal error: boom\)/.test(e.message));
     await assert.rejects(c.clusterStatus(), (e: Error) => /does not serve GET \/api\/cluster_status.*older Stingray/.test(e.message));
+    assert.deepEqual(await c.summarizeActors(), { summary: {}, total_actors: 0 }, "Ray's node_id_to_summary.cluster layer is unwrapped");
+    await assert.rejects(c.getLog({ pid: 9 }), (e: Error) => e instanceof DashboardError && e.message === "no log file for pid 9 on node 10.0.0.1");
+    await assert.rejects(c.listTasks(), (e: Error) => /answered 404 to GET \/api\/v0\/tasks \(Not Found\); is it a Stingray dashboard\?/.test(e.message));
     assert.equal((await c.listNodes({ limit: 3, filters: [{ key: "state", predicate: "!=", value: "DEAD" }] })).total, 0);
     assert.equal(seen.at(-1)!.url, "/api/v0/nodes?limit=3&filter_keys=state&filter_predicates=%21%3D&filter_values=DEAD");
     assert.equal(await c.packageExists("_stingray_pkg_00.zip"), false);
