@@ -11,6 +11,7 @@ import { GcsClusterSource } from "./cluster.ts";
 import { registerStateRoutes, INTERNAL_NAMESPACE_PREFIX } from "./state.ts";
 import { JobManager, registerJobRoutes } from "./jobs.ts";
 import { MetricsHistoryStore } from "./metrics_history.ts";
+import { staticFiles, WEB_UI_DIR } from "./static.ts";
 import { daemonOptions, daemonToken, onShutdown, signalReady } from "../node/daemon.ts";
 import { packageVersion } from "../node/launcher.ts";
 import { connect } from "../protocol/connection.ts";
@@ -29,11 +30,8 @@ const opts = daemonOptions<Options>();
 const token = daemonToken(opts.sessionDir);
 const sessionName = path.basename(opts.sessionDir);
 const version = packageVersion();
-// The web UI's files (static.ts, built by `npm run build:ui`).
-const STATIC_MODULE = "./static.ts";
-const ui = await import(STATIC_MODULE).then(
-  (m: { staticFiles: (dir: string) => NonNullable<ConstructorParameters<typeof DashboardServer>[0]["staticFiles"]>; WEB_UI_DIR: string }) => m.staticFiles(m.WEB_UI_DIR),
-  () => undefined);
+// The web UI's files (built by `npm run build:ui`).
+const ui = staticFiles(WEB_UI_DIR);
 const make = (port: number): DashboardServer => new DashboardServer({
   host: opts.host, port, token, sessionName, version, allowedHosts: opts.allowedHosts, staticFiles: ui,
 });
