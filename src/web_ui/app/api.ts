@@ -116,17 +116,32 @@ export interface ListOptions { limit?: number; detail?: boolean; filters?: State
 
 /** A state API list route, unwrapped from Ray's envelope. */
 export async function listState<T>(name: RouteName, o: ListOptions, signal?: AbortSignal): Promise<ListResult<T>> {
-  const env = await getJson<StateEnvelope<ListResult<T>>>(
-    url(name, {}, { limit: o.limit ?? 100, detail: o.detail, ...o.extra }, o.filters), signal);
-  return env.data.result;
+  return unwrap<ListResult<T>>(await getJson<unknown>(url(name, {}, { limit: o.limit ?? 100, detail: o.detail, ...o.extra }, o.filters), signal));
 }
 
-/** A state API summary route, unwrapped. */
+/**
+ * Records that match a list query's filters (before `limit`). Ray's `total` counts every record
+ * before filtering; `num_filtered` counts those after.
+ */
+export function matchingCount(r: ListResult<unknown>): number {
+  return Math.max(r.result.length, typeof r.num_filtered === "number" ? r.num_filtered : r.total);
+}
+
+/** The payload of Ray's envelope (`{result, msg, data: {result}}`), or the body itself when it has none. */
+export function unwrap<T>(body: unknown): T {
+  const b = body as Partial<StateEnvelope<T>> | null;
+  return (b && typeof b === "object" && typeof b.result === "boolean" && b.data && typeof b.data === "object" && "result" in b.data ? b.data.result : body) as T;
+}
+
+/** A state route whose payload may come in Ray's envelope (e.g. the log listing). */
+export async function getState<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return unwrap<T>(await getJson<unknown>(path, signal));
+}
+
+/** A state API summary route: Ray nests the cluster-wide summary as `node_id_to_summary.cluster`. */
 export async function summary<T>(name: RouteName, filters: StateFilter[] = [], signal?: AbortSignal): Promise<T> {
-  const env = await getJson<StateEnvelope<T | { node_id_to_summary?: unknown; cluster?: T }>>(url(name, {}, {}, filters), signal);
-  const r = env.data.result as T & { cluster?: T };
-  // Ray nests summaries as {cluster: {...}}; accept either shape.
-  return (r && typeof r === "object" && "cluster" in r && r.cluster ? r.cluster : r) as T;
+  const r = unwrap<{ node_id_to_summary?: { cluster?: T }; cluster?: T }>(await getJson<unknown>(url(name, {}, {}, filters), signal));
+  return (r.node_id_to_summary?.cluster ?? r.cluster ?? r) as T;
 }
 
 export async function login(token: string): Promise<void> {

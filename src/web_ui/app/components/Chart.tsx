@@ -25,6 +25,8 @@ interface ChartProps {
   format?: (v: number) => string;
   /** At least this much on the y axis (e.g. 1 for a fraction). */
   minMax?: number;
+  /** Values are bytes: ticks fall on round KiB/MiB/GiB amounts. */
+  bytes?: boolean;
   testId?: string;
 }
 
@@ -37,6 +39,13 @@ export function niceTicks(max: number, n = 4): number[] {
   const ticks: number[] = [];
   for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
+}
+
+/** Round ticks in the binary unit that fits `max` (so 40 GiB, not 42.9 GB). */
+export function byteTicks(max: number, n = 4): number[] {
+  let scale = 1;
+  while (max / scale >= 1024) scale *= 1024;
+  return niceTicks(max / scale, n).map((t) => t * scale);
 }
 
 function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {
@@ -78,7 +87,7 @@ export function LineChart(p: ChartProps): ReactNode {
     for (const s of p.series) for (const v of s.values) if (Number.isFinite(v) && v > m) m = v;
     return m;
   }, [p.series, p.minMax]);
-  const ticks = niceTicks(max);
+  const ticks = p.bytes ? byteTicks(max) : niceTicks(max);
   const top = ticks[ticks.length - 1]!;
   const iw = Math.max(10, width - pad.l - pad.r);
   const ih = height - pad.t - pad.b;

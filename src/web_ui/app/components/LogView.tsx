@@ -64,7 +64,8 @@ export function useLogBuffer(): { buffer: LogBuffer; version: number; append: (t
 export type StreamStatus = "idle" | "connecting" | "live" | "ended" | "error";
 
 /**
- * Follows `url` (server-sent events whose `data:` is `{text}` JSON, ending with `event: end`).
+ * Follows `url` (server-sent events whose `data:` is `{text}` JSON, ending with `event: end`, or
+ * `event: error` with `{error}`).
  * A dropped connection is retried after a pause, from the start (the server replays the log).
  * On a failure the URL is fetched once plainly to learn why (401 opens the login page).
  */
@@ -96,9 +97,17 @@ export function useLogStream(url: string | null, append: (t: string) => void, re
         try { end = JSON.parse(e.data); } catch { end = e.data; }
         set("ended", "", end);
       });
-      es.onerror = () => {
+      es.onerror = (ev: Event) => {
         if (closed) return;
         es?.close();
+        // The server's own `event: error` ({error}) says what went wrong; it is final.
+        if (ev instanceof MessageEvent && typeof ev.data === "string" && ev.data) {
+          closed = true;
+          let msg = ev.data;
+          try { msg = String((JSON.parse(ev.data) as { error?: unknown }).error ?? ev.data); } catch { /* plain text */ }
+          set("error", msg);
+          return;
+        }
         set("error");
         // EventSource hides the status; ask plainly once to learn it (and to trigger the login page).
         request("GET", url.replace(/([?&])follow=1&?/, "$1"), { signal: probe.signal, accept: "text/plain" })

@@ -112,10 +112,12 @@ export function StateBar(p: { counts: Partial<Record<string, number>>; order: re
 }
 
 /** Legend chips for a state bar, with counts. Clicking one calls `onPick` (e.g. filter by it). */
-export function StateCounts(p: { counts: Partial<Record<string, number>>; order: readonly string[]; onPick?: (s: string) => void; active?: string; testId?: string }): ReactNode {
+export function StateCounts(p: { counts: Partial<Record<string, number>>; order: readonly string[]; onPick?: (s: string) => void; active?: string; testId?: string; hideZero?: boolean }): ReactNode {
+  const shown = p.hideZero ? p.order.filter((k) => (p.counts[k] ?? 0) > 0) : p.order;
   return (
     <div className="state-counts" data-testid={p.testId}>
-      {p.order.map((k) => {
+      {p.hideZero && shown.length === 0 && <span className="muted small">None yet</span>}
+      {shown.map((k) => {
         const n = p.counts[k] ?? 0;
         const body = (<><span className={`dot tone-${toneOf(k)}`} />{stateLabel(k)} <b>{count(n)}</b></>);
         return p.onPick

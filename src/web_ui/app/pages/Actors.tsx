@@ -5,7 +5,7 @@
  */
 import { useMemo, type ReactNode } from "react";
 import type { ActorState, ActorStateName } from "../../../dashboard/api_types.ts";
-import { getText, url } from "../api.ts";
+import { getText, matchingCount, url } from "../api.ts";
 import { DataTable, type Column } from "../components/DataTable.tsx";
 import { LogView, useLogBuffer } from "../components/LogView.tsx";
 import { Badge, Drawer, ErrorBanner, Id, KeyValues, StateCounts } from "../components/ui.tsx";
@@ -79,13 +79,13 @@ export function ActorsPage(): ReactNode {
   return (
     <div className="page" data-testid="actors-page">
       <header className="page-head">
-        <div><h1>Actors</h1><div className="subtitle">{actors.data ? `${count(actors.data.total)} actors${counts.ALIVE ? `, ${count(counts.ALIVE)} alive` : ""}` : "\u00a0"}</div></div>
+        <div><h1>Actors</h1><div className="subtitle">{actors.data ? `${count(matchingCount(actors.data))} actors${counts.ALIVE ? `, ${count(counts.ALIVE)} alive` : ""}` : "\u00a0"}</div></div>
       </header>
       <ErrorBanner error={actors.error} what="the actor list" />
       {actors.data?.partial_failure_warning && <div className="banner warn">{actors.data.partial_failure_warning}</div>}
       <div className="card flush">
         <DataTable rows={rows} columns={COLUMNS} rowKey={(a) => a.actor_id} rowTestId="actor-row" testId="actors-table"
-          defaultSort={{ id: "state", desc: false }} total={state ? undefined : actors.data?.total} loading={actors.loading} maxHeight={680}
+          defaultSort={{ id: "state", desc: false }} total={state || !actors.data ? undefined : matchingCount(actors.data)} loading={actors.loading} maxHeight={680}
           toolbar={<StateCounts counts={counts} order={ACTOR_STATES} onPick={setState} active={state} testId="actor-state-filter" />}
           onRowClick={(a) => setSelected(a.actor_id)} selectedKey={selected}
           filterPlaceholder="Filter by class, name, id, node…" empty="No actors in this cluster." />

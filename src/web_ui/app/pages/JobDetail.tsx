@@ -77,7 +77,7 @@ export function JobDetailPage(p: { jobId: string }): ReactNode {
       <header className="page-head">
         <div>
           <div className="crumbs"><a href="#/jobs">Jobs</a> /</div>
-          <h1 className="mono">{p.jobId} {j && <Badge state={j.status} testId="job-status" title={j.message ?? j.status} />}</h1>
+          <h1><span className="mono">{p.jobId}</span> {j && <Badge state={j.status} testId="job-status" title={j.message ?? j.status} />}</h1>
           {j && <div className="subtitle">{j.message ?? "\u00a0"}</div>}
         </div>
         <div className="actions">{j && <StopButton job={j} testId="job-stop" onDone={refresh} />}</div>

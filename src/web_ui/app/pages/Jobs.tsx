@@ -5,7 +5,7 @@
  */
 import { useMemo, useState, type MouseEvent, type ReactNode } from "react";
 import { TERMINAL_JOB_STATUSES, type JobDetails, type JobStatus, type JobStopResponse } from "../../../dashboard/api_types.ts";
-import { call } from "../api.ts";
+import { call, url } from "../api.ts";
 import { DataTable, type Column } from "../components/DataTable.tsx";
 import { Badge, ErrorBanner, Id, StateCounts } from "../components/ui.tsx";
 import { useJobs } from "../data.ts";
@@ -87,7 +87,7 @@ export function JobsPage(): ReactNode {
     <div className="page" data-testid="jobs-page">
       <header className="page-head">
         <div><h1>Jobs</h1><div className="subtitle">{all ? `${count(all.length)} jobs` : "\u00a0"}</div></div>
-        <div className="actions"><a className="btn" href="/api/v0/tasks/timeline?download=1" download="timeline.json" title="Chrome trace of every task; open in Perfetto or chrome://tracing">Download timeline</a></div>
+        <div className="actions"><a className="btn" href={url("timeline", {}, { download: 1 })} download="timeline.json" title="Chrome trace of every task; open in Perfetto or chrome://tracing">Download timeline</a></div>
       </header>
       <ErrorBanner error={jobs.error} what="the job list" />
       <div className="card flush">

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState, type ReactNode } from "react";
 import type { LogListing } from "../../../dashboard/api_types.ts";
-import { getJson, getText, url } from "../api.ts";
+import { getState, getText, url } from "../api.ts";
 import { LogView, useLogBuffer, useLogStream } from "../components/LogView.tsx";
 import { Badge, Empty, ErrorBanner } from "../components/ui.tsx";
 import { useNodes } from "../data.ts";
@@ -15,7 +15,7 @@ import { usePoll, useHashParam } from "../hooks.ts";
 const LINE_CHOICES = [1000, 10_000, 50_000];
 
 function FileList(p: { nodeId: string; file: string; onPick: (f: string) => void }): ReactNode {
-  const listing = usePoll((s) => getJson<LogListing>(url("listLogs", {}, { node_id: p.nodeId }), s), `log-list:${p.nodeId}`, { intervalMs: 10_000 });
+  const listing = usePoll((s) => getState<LogListing>(url("listLogs", {}, { node_id: p.nodeId }), s), `log-list:${p.nodeId}`, { intervalMs: 10_000 });
   const [filter, setFilter] = useState("");
   const cats = useMemo(() => {
     const f = filter.toLowerCase();

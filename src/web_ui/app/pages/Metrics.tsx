@@ -31,7 +31,7 @@ export function sliceWindow(h: MetricsHistory, ms: number): { times: number[]; g
   return { times: h.times.slice(from), get: (m) => (h.series[m] ?? []).slice(from) };
 }
 
-function bytesAxis(v: number): string { return bytes(v).replace(".00", ""); }
+function bytesAxis(v: number): string { return bytes(v).replace(/\.0+ /, " "); }
 
 export function MetricsPage(): ReactNode {
   const metrics = useMetrics(3000);
@@ -42,10 +42,10 @@ export function MetricsPage(): ReactNode {
   const charts = useMemo(() => {
     if (!w) return [];
     const s = (name: string, m: MetricName, color: string, o: Partial<Series> = {}): Series => ({ name, values: w.get(m), color, ...o });
-    const out: { title: string; series: Series[]; format?: (v: number) => string; id: string }[] = [
+    const out: { title: string; series: Series[]; format?: (v: number) => string; id: string; bytes?: boolean }[] = [
       { id: "cpu", title: "CPU (logical)", series: [s("used", "cpu_used", COLORS.blue, { area: true }), s("total", "cpu_total", COLORS.gray, { dashed: true })] },
-      { id: "memory", title: "Memory", format: bytesAxis, series: [s("used", "memory_used_bytes", COLORS.violet, { area: true }), s("total", "memory_total_bytes", COLORS.gray, { dashed: true })] },
-      { id: "store", title: "Object store", format: bytesAxis, series: [s("used", "object_store_used_bytes", COLORS.cyan, { area: true }), s("capacity", "object_store_capacity_bytes", COLORS.gray, { dashed: true })] },
+      { id: "memory", title: "Memory", format: bytesAxis, bytes: true, series: [s("used", "memory_used_bytes", COLORS.violet, { area: true }), s("total", "memory_total_bytes", COLORS.gray, { dashed: true })] },
+      { id: "store", title: "Object store", format: bytesAxis, bytes: true, series: [s("used", "object_store_used_bytes", COLORS.cyan, { area: true }), s("capacity", "object_store_capacity_bytes", COLORS.gray, { dashed: true })] },
       { id: "tasks", title: "Tasks", series: [s("running", "tasks_running", COLORS.blue, { area: true }), s("pending", "tasks_pending", COLORS.amber)] },
       { id: "throughput", title: "Task throughput (per second)", series: [s("finished/s", "tasks_finished_per_s", COLORS.green, { area: true }), s("failed/s", "tasks_failed_per_s", COLORS.red)] },
       { id: "actors", title: "Actors and nodes alive", series: [s("actors", "actors_alive", COLORS.violet), s("nodes", "nodes_alive", COLORS.green)] },
@@ -75,7 +75,7 @@ export function MetricsPage(): ReactNode {
         <div className="grid two">
           {charts.map((c) => (
             <Card key={c.id} title={c.title} testId={`chart-${c.id}`}>
-              <LineChart times={w.times} series={c.series} format={c.format ?? compact} height={200} />
+              <LineChart times={w.times} series={c.series} format={c.format ?? compact} bytes={c.bytes} height={200} />
             </Card>
           ))}
         </div>

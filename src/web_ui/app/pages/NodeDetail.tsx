@@ -4,6 +4,7 @@
  */
 import { useMemo, type ReactNode } from "react";
 import type { NodeState, WorkerState } from "../../../dashboard/api_types.ts";
+import { matchingCount } from "../api.ts";
 import { DataTable, type Column } from "../components/DataTable.tsx";
 import { Badge, Card, Empty, ErrorBanner, Id, KeyValues, UsageBar } from "../components/ui.tsx";
 import { useNodes, useWorkers } from "../data.ts";
@@ -11,7 +12,7 @@ import { bytes, count, dateTime, duration, isDisplayResource, percent, resourceA
 import { href, useNow } from "../hooks.ts";
 
 export function ResourceBars(p: { total: Record<string, number>; available: Record<string, number> }): ReactNode {
-  const names = Object.keys(p.total).filter(isDisplayResource).sort(resourceOrder);
+  const names = Object.keys(p.total).filter((r) => isDisplayResource(r) && (p.total[r] ?? 0) > 0).sort(resourceOrder);
   if (names.length === 0) return <div className="muted">No resources reported.</div>;
   return (
     <div className="resource-bars">
@@ -82,10 +83,10 @@ export function NodeDetailPage(p: { nodeId: string }): ReactNode {
           </Card>
         </div>
       )}
-      <Card title={`Workers${workers.data ? ` (${count(workers.data.total)})` : ""}`} className="flush">
+      <Card title={`Workers${workers.data ? ` (${count(matchingCount(workers.data))})` : ""}`} className="flush">
         <ErrorBanner error={workers.error} what="the worker list" />
         <DataTable rows={workers.data?.result ?? []} columns={columns} rowKey={(w) => w.worker_id} rowTestId="worker-row"
-          defaultSort={{ id: "pid", desc: false }} total={workers.data?.total} loading={workers.loading}
+          defaultSort={{ id: "pid", desc: false }} total={workers.data ? matchingCount(workers.data) : undefined} loading={workers.loading}
           filterPlaceholder="Filter by PID, job, actor…" empty="No workers on this node." />
       </Card>
     </div>

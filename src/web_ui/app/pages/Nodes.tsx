@@ -5,6 +5,7 @@
  */
 import { useMemo, type ReactNode } from "react";
 import type { NodeState } from "../../../dashboard/api_types.ts";
+import { matchingCount } from "../api.ts";
 import { DataTable, type Column } from "../components/DataTable.tsx";
 import { Badge, ErrorBanner, Id, UsageBar } from "../components/ui.tsx";
 import { useNodes } from "../data.ts";
@@ -104,7 +105,7 @@ export function NodesPage(): ReactNode {
       <ErrorBanner error={nodes.error} what="the node list" />
       {nodes.data?.partial_failure_warning && <div className="banner warn">{nodes.data.partial_failure_warning}</div>}
       <div className="card flush">
-        <NodesTable nodes={nodes.data?.result ?? []} total={nodes.data?.total} loading={nodes.loading} maxHeight={720} />
+        <NodesTable nodes={nodes.data?.result ?? []} total={nodes.data ? matchingCount(nodes.data) : undefined} loading={nodes.loading} maxHeight={720} />
       </div>
     </div>
   );

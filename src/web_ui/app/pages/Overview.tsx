@@ -5,6 +5,7 @@
  */
 import { useMemo, type ReactNode } from "react";
 import { TASK_STATES, type ClusterStatus, type MetricName, type MetricsHistory } from "../../../dashboard/api_types.ts";
+import { matchingCount } from "../api.ts";
 import { Sparkline } from "../components/Chart.tsx";
 import { Badge, Card, Empty, ErrorBanner, Stat, StateBar, StateCounts } from "../components/ui.tsx";
 import { useClusterStatus, useJobs, useMetrics, useNodes } from "../data.ts";
@@ -68,9 +69,10 @@ function RecentJobs(): ReactNode {
           <li key={jobKey(j)} data-testid="recent-job">
             <a href={href(["jobs", jobKey(j)])} className="job-link">
               <Badge state={j.status} />
-              <span className="mono ellipsis job-id" title={jobKey(j)}>{jobKey(j)}</span>
-              <span className="mono ellipsis muted job-entry" title={j.entrypoint}>{j.entrypoint}</span>
-              <span className="muted small nowrap">{j.start_time ? ago(j.start_time, now) : ""} · {duration(jobDuration(j, now))}</span>
+              <span className="mono ellipsis job-entry" title={j.entrypoint}>{j.entrypoint || "–"}</span>
+              <span className="mono ellipsis muted job-id" title={jobKey(j)}>{jobKey(j)}</span>
+              <span className="muted small nowrap job-time">{j.start_time ? ago(j.start_time, now) : ""}</span>
+              <span className="muted small nowrap job-dur">{duration(jobDuration(j, now))}</span>
             </a>
           </li>
         ))}
@@ -116,27 +118,27 @@ export function OverviewPage(): ReactNode {
               <div className="work-row">
                 <div className="work-head"><span>Tasks</span><a href="#/tasks" className="small">{count(sum(s.tasks_by_state))} →</a></div>
                 <StateBar counts={s.tasks_by_state} order={TASK_STATES} height={10} />
-                <StateCounts counts={s.tasks_by_state} order={TASK_STATES} />
+                <StateCounts counts={s.tasks_by_state} order={TASK_STATES} hideZero />
               </div>
               <div className="work-row">
                 <div className="work-head"><span>Actors</span><a href="#/actors" className="small">{count(sum(s.actors_by_state))} →</a></div>
                 <StateBar counts={s.actors_by_state} order={ACTOR_STATES} height={10} />
-                <StateCounts counts={s.actors_by_state} order={ACTOR_STATES} />
+                <StateCounts counts={s.actors_by_state} order={ACTOR_STATES} hideZero />
               </div>
               <div className="work-row">
                 <div className="work-head"><span>Jobs</span><a href="#/jobs" className="small">{count(sum(s.jobs_by_status))} →</a></div>
                 <StateBar counts={s.jobs_by_status} order={JOB_STATUSES} height={10} />
-                <StateCounts counts={s.jobs_by_status} order={JOB_STATUSES} />
+                <StateCounts counts={s.jobs_by_status} order={JOB_STATUSES} hideZero />
               </div>
             </div>
           ) : null}
         </Card>
         <RecentJobs />
       </div>
-      <Card title={`Nodes${nodes.data ? ` (${count(nodes.data.total)})` : ""}`} actions={<a href="#/nodes" className="small">Details →</a>} className="flush">
+      <Card title={`Nodes${nodes.data ? ` (${count(matchingCount(nodes.data))})` : ""}`} actions={<a href="#/nodes" className="small">Details →</a>} className="flush">
         <ErrorBanner error={nodes.error} what="the node list" />
         {nodes.data && nodes.data.result.length === 0 ? <Empty title="No nodes" /> : (
-          <NodesTable nodes={nodes.data?.result ?? []} total={nodes.data?.total} compact loading={nodes.loading} maxHeight={380} />
+          <NodesTable nodes={nodes.data?.result ?? []} total={nodes.data ? matchingCount(nodes.data) : undefined} compact loading={nodes.loading} maxHeight={380} />
         )}
       </Card>
     </div>

@@ -6,7 +6,7 @@
  */
 import { useMemo, type ReactNode } from "react";
 import { TASK_STATES, type StateFilter, type TaskState, type TaskSummaryEntry } from "../../../dashboard/api_types.ts";
-import { getText, listState, url } from "../api.ts";
+import { getText, listState, matchingCount, url } from "../api.ts";
 import { DataTable, type Column } from "../components/DataTable.tsx";
 import { LogView, useLogBuffer } from "../components/LogView.tsx";
 import { Badge, Card, Drawer, ErrorBanner, Id, KeyValues, StateBar, StateCounts, stateLabel } from "../components/ui.tsx";
@@ -38,7 +38,7 @@ function taskColumns(now: number): Column<TaskState>[] {
     { id: "duration", header: "Duration", width: 100, align: "right", sort: (t) => taskDuration(t, now), render: (t) => duration(taskDuration(t, now)) },
     { id: "error", header: "Error", sort: (t) => t.error_type, text: (t) => `${t.error_type ?? ""} ${t.error_message ?? ""}`,
       render: (t) => t.error_type || t.error_message
-        ? <span className="error-text ellipsis" title={`${t.error_type ?? ""}: ${t.error_message ?? ""}`}><b>{t.error_type}</b>{t.error_message ? `: ${t.error_message}` : ""}</span>
+        ? <span className="error-text ellipsis" title={`${t.error_type ?? ""}: ${t.error_message ?? ""}`}>{t.error_message || t.error_type}</span>
         : null },
   ];
 }
@@ -155,7 +155,7 @@ export function TasksPage(): ReactNode {
   }, [entries, func]);
   const all = tasks.data?.result;
   const rows = useMemo(() => (func ? (all ?? []).filter((t) => t.func_or_class_name === func) : all ?? []), [all, func]);
-  const total = tasks.data?.total;
+  const matching = tasks.data ? matchingCount(tasks.data) : undefined;
 
   return (
     <div className="page" data-testid="tasks-page">
@@ -185,12 +185,12 @@ export function TasksPage(): ReactNode {
           filterPlaceholder="Filter functions…" empty="No tasks yet." />
       </Card>
       <ErrorBanner error={tasks.error} what="the task list" />
-      {total !== undefined && all && total > all.length && (
-        <div className="banner info">Listing {count(all.length)} of {count(total)} tasks (the server sends at most {count(TASK_LIMIT)}). Narrow by state, job or function to see others.</div>
+      {matching !== undefined && all && matching > all.length && (
+        <div className="banner info">Listing {count(all.length)} of {count(matching)} {state ? stateLabel(state).toLowerCase() + " " : ""}tasks (the server sends at most {count(TASK_LIMIT)}). Narrow by state, job or function to see others.</div>
       )}
       <Card title={<>Task list{state && <> · <Badge state={state} /></>}{func && <> · <code>{func}</code> <button type="button" className="btn ghost small" onClick={() => setFunc("")}>✕</button></>}</>} className="flush">
         <DataTable rows={rows} columns={columns} rowKey={taskKey} rowTestId="task-row" testId="tasks-table"
-          defaultSort={{ id: "state", desc: false }} loading={tasks.loading} maxHeight={640} total={func ? undefined : total}
+          defaultSort={{ id: "state", desc: false }} loading={tasks.loading} maxHeight={640} total={func ? undefined : matching}
           rowClass={(t) => (t.state === "FAILED" ? "row-failed" : undefined)}
           onRowClick={(t) => setSelected(t.task_id)}
           filterPlaceholder="Filter by id, function, error…" empty={state ? `No ${stateLabel(state).toLowerCase()} tasks.` : "No tasks yet."} />
