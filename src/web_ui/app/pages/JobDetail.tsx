@@ -40,7 +40,7 @@ function JobTasks(p: { jobId: string }): ReactNode {
       {sum.data && entries.length === 0 && <div className="muted">No tasks in this job yet.</div>}
       {entries.length > 0 && (
         <>
-          <StateCounts counts={totals} order={TASK_STATES} />
+          <StateCounts counts={totals} order={TASK_STATES} hideZero />
           <div className="func-bars">
             {entries.slice(0, 50).map((e) => {
               const n = Object.values(e.state_counts).reduce((s, v) => s + (v ?? 0), 0);

@@ -17,6 +17,11 @@ import { href, usePoll, useHashParam, useNow } from "../hooks.ts";
 /** What needs a look first: failures, then work in progress, then what waits, then what is done. */
 const ATTENTION: readonly string[] = ["FAILED", "RUNNING", "SUBMITTED_TO_WORKER", "PENDING_NODE_ASSIGNMENT", "PENDING_ARGS_AVAIL", "FINISHED"];
 
+/** A function's name for display (tasks whose name was not recorded have none). */
+function funcName(n: string): string { return n || "(unnamed)"; }
+
+function firstLine(s: string | null): string { return s ? s.split("\n", 1)[0]! : ""; }
+
 function taskKey(t: TaskState): string { return `${t.task_id}:${t.attempt_number}`; }
 
 function taskDuration(t: TaskState, now: number): number | null {
@@ -26,25 +31,25 @@ function taskDuration(t: TaskState, now: number): number | null {
 
 function taskColumns(now: number): Column<TaskState>[] {
   return [
-    { id: "id", header: "Task", width: 140, sort: (t) => t.task_id, text: (t) => t.task_id,
-      render: (t) => <span><Id id={t.task_id} n={12} />{t.attempt_number > 0 && <span className="tag" title="Retry attempt">#{t.attempt_number}</span>}</span> },
-    { id: "name", header: "Function", sort: (t) => t.name || t.func_or_class_name, text: (t) => `${t.name} ${t.func_or_class_name}`,
-      render: (t) => <span className="mono ellipsis" title={t.func_or_class_name}>{t.name || t.func_or_class_name}</span> },
-    { id: "state", header: "State", width: 170, sort: (t) => ATTENTION.indexOf(t.state), text: (t) => t.state, render: (t) => <Badge state={t.state} /> },
-    { id: "type", header: "Type", width: 120, sort: (t) => t.type, render: (t) => <span className="muted small">{stateLabel(t.type.replace(/_TASK$/, ""))}</span> },
+    { id: "id", header: "Task", width: 190, sort: (t) => t.task_id, text: (t) => t.task_id,
+      render: (t) => <span><Id id={t.task_id} n={24} />{t.attempt_number > 0 && <span className="tag" title="Retry attempt">#{t.attempt_number}</span>}</span> },
+    { id: "name", header: "Function", width: 200, sort: (t) => t.name || t.func_or_class_name, text: (t) => `${t.name} ${t.func_or_class_name}`,
+      render: (t) => <span className="mono ellipsis" title={t.func_or_class_name}>{funcName(t.name || t.func_or_class_name)}</span> },
+    { id: "state", header: "State", width: 150, sort: (t) => ATTENTION.indexOf(t.state), text: (t) => t.state, render: (t) => <Badge state={t.state} /> },
+    { id: "type", header: "Type", width: 100, sort: (t) => t.type, render: (t) => <span className="muted small">{stateLabel(t.type.replace(/_TASK$/, ""))}</span> },
     { id: "job", header: "Job", width: 90, sort: (t) => t.job_id, render: (t) => <Id id={t.job_id} n={8} /> },
-    { id: "node", header: "Node", width: 110, sort: (t) => t.node_id, render: (t) => <Id id={t.node_id} n={8} /> },
-    { id: "pid", header: "PID", width: 80, align: "right", sort: (t) => t.worker_pid, render: (t) => t.worker_pid ?? <span className="muted">–</span> },
-    { id: "duration", header: "Duration", width: 100, align: "right", sort: (t) => taskDuration(t, now), render: (t) => duration(taskDuration(t, now)) },
+    { id: "node", header: "Node", width: 100, sort: (t) => t.node_id, render: (t) => <Id id={t.node_id} n={8} /> },
+    { id: "pid", header: "PID", width: 70, align: "right", sort: (t) => t.worker_pid, render: (t) => t.worker_pid ?? <span className="muted">–</span> },
+    { id: "duration", header: "Duration", width: 90, align: "right", sort: (t) => taskDuration(t, now), render: (t) => duration(taskDuration(t, now)) },
     { id: "error", header: "Error", sort: (t) => t.error_type, text: (t) => `${t.error_type ?? ""} ${t.error_message ?? ""}`,
       render: (t) => t.error_type || t.error_message
-        ? <span className="error-text ellipsis" title={`${t.error_type ?? ""}: ${t.error_message ?? ""}`}>{t.error_message || t.error_type}</span>
+        ? <span className="error-text ellipsis" title={`${t.error_type ?? ""}: ${t.error_message ?? ""}`}>{firstLine(t.error_message) || t.error_type}</span>
         : null },
   ];
 }
 
 const SUMMARY_COLUMNS: Column<TaskSummaryEntry & { total: number }>[] = [
-  { id: "func", header: "Function", sort: (e) => e.func_or_class_name, render: (e) => <span className="mono strong ellipsis" title={e.func_or_class_name}>{e.func_or_class_name}</span> },
+  { id: "func", header: "Function", sort: (e) => e.func_or_class_name, render: (e) => <span className="mono strong ellipsis" title={e.func_or_class_name}>{funcName(e.func_or_class_name)}</span> },
   { id: "type", header: "Type", width: 120, sort: (e) => e.type, render: (e) => <span className="muted small">{stateLabel(e.type.replace(/_TASK$/, ""))}</span> },
   { id: "bar", header: "States", width: 260, render: (e) => <StateBar counts={e.state_counts} order={TASK_STATES} height={12} /> },
   { id: "running", header: "Running", width: 90, align: "right", sort: (e) => e.state_counts.RUNNING ?? 0, render: (e) => count(e.state_counts.RUNNING ?? 0) },
