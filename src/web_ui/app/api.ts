@@ -6,10 +6,11 @@
  * A 401 from any call flips the shared auth state to "login needed" (the app then shows the login
  * page); network failures and other statuses become an `ApiError` with the server's message.
  */
-import {
-  API_ROUTES, type ApiError as ApiErrorBody, type ListResult, type RouteName, type StateEnvelope, type StateFilter,
-} from "../../dashboard/api_types.ts";
+import type { ApiError as ApiErrorBody, ListResult, RouteName, StateFilter } from "../../dashboard/api_types.ts";
+import { matchingCount, routeMethod, routePath, summaryPayload, unwrap, url, withQuery, type Query } from "./lib/paths.ts";
 import { setAuth, setConnection } from "./store.ts";
+
+export { matchingCount, routeMethod, routePath, unwrap, url, withQuery, type Query };
 
 export class ApiError extends Error {
   /** HTTP status; 0 when the server could not be reached. */
@@ -20,39 +21,6 @@ export class ApiError extends Error {
   }
   /** The route exists in the contract but this server does not serve it (yet). */
   get notServed(): boolean { return this.status === 404 || this.status === 405 || this.status === 501; }
-}
-
-/** The path of a route, with `:name` segments filled in (encoded). */
-export function routePath(name: RouteName, params: Record<string, string> = {}): string {
-  const path = API_ROUTES[name].split(" ")[1]!;
-  return path.replace(/:(\w+)/g, (_m, k: string) => {
-    const v = params[k];
-    if (v === undefined) throw new Error(`route ${name} needs :${k}`);
-    return encodeURIComponent(v);
-  });
-}
-
-export function routeMethod(name: RouteName): string { return API_ROUTES[name].split(" ")[0]!; }
-
-export type Query = Record<string, string | number | boolean | undefined | null>;
-
-export function withQuery(path: string, q: Query = {}, filters: StateFilter[] = []): string {
-  const s = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) {
-    if (v === undefined || v === null || v === false) continue;
-    s.append(k, v === true ? "1" : String(v));
-  }
-  for (const f of filters) {
-    s.append("filter_keys", f.key);
-    s.append("filter_predicates", f.predicate);
-    s.append("filter_values", f.value);
-  }
-  const qs = s.toString();
-  return qs ? `${path}?${qs}` : path;
-}
-
-export function url(name: RouteName, params: Record<string, string> = {}, q: Query = {}, filters: StateFilter[] = []): string {
-  return withQuery(routePath(name, params), q, filters);
 }
 
 async function errorMessage(res: Response): Promise<string> {
@@ -119,29 +87,14 @@ export async function listState<T>(name: RouteName, o: ListOptions, signal?: Abo
   return unwrap<ListResult<T>>(await getJson<unknown>(url(name, {}, { limit: o.limit ?? 100, detail: o.detail, ...o.extra }, o.filters), signal));
 }
 
-/**
- * Records that match a list query's filters (before `limit`). Ray's `total` counts every record
- * before filtering; `num_filtered` counts those after.
- */
-export function matchingCount(r: ListResult<unknown>): number {
-  return Math.max(r.result.length, typeof r.num_filtered === "number" ? r.num_filtered : r.total);
-}
-
-/** The payload of Ray's envelope (`{result, msg, data: {result}}`), or the body itself when it has none. */
-export function unwrap<T>(body: unknown): T {
-  const b = body as Partial<StateEnvelope<T>> | null;
-  return (b && typeof b === "object" && typeof b.result === "boolean" && b.data && typeof b.data === "object" && "result" in b.data ? b.data.result : body) as T;
-}
-
 /** A state route whose payload may come in Ray's envelope (e.g. the log listing). */
 export async function getState<T>(path: string, signal?: AbortSignal): Promise<T> {
   return unwrap<T>(await getJson<unknown>(path, signal));
 }
 
-/** A state API summary route: Ray nests the cluster-wide summary as `node_id_to_summary.cluster`. */
+/** A state API summary route, unwrapped to the cluster-wide summary. */
 export async function summary<T>(name: RouteName, filters: StateFilter[] = [], signal?: AbortSignal): Promise<T> {
-  const r = unwrap<{ node_id_to_summary?: { cluster?: T }; cluster?: T }>(await getJson<unknown>(url(name, {}, {}, filters), signal));
-  return (r.node_id_to_summary?.cluster ?? r.cluster ?? r) as T;
+  return summaryPayload<T>(await getJson<unknown>(url(name, {}, {}, filters), signal));
 }
 
 export async function login(token: string): Promise<void> {

@@ -6,6 +6,9 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { ApiError } from "./api.ts";
+import { href, parseHash, type Route } from "./lib/route.ts";
+
+export { href, parseHash, type Route };
 
 export const POLL_MS = 2000;
 
@@ -88,39 +91,15 @@ export function usePoll<T>(fetcher: (signal: AbortSignal) => Promise<T>, key: st
 // Hash routing
 // ---------------------------------------------------------------------------------------------
 
-export interface Route {
-  /** Path segments after `#/`, decoded: `#/jobs/abc` → ["jobs", "abc"]. */
-  parts: string[];
-  query: URLSearchParams;
-}
-
 function subscribeHash(l: () => void): () => void {
   window.addEventListener("hashchange", l);
   return () => window.removeEventListener("hashchange", l);
-}
-
-export function parseHash(hash: string): Route {
-  const h = hash.replace(/^#\/?/, "");
-  const q = h.indexOf("?");
-  const path = q >= 0 ? h.slice(0, q) : h;
-  const parts = path.split("/").filter((p) => p !== "").map((p) => {
-    try { return decodeURIComponent(p); } catch { return p; }
-  });
-  return { parts, query: new URLSearchParams(q >= 0 ? h.slice(q + 1) : "") };
 }
 
 export function useRoute(): Route {
   const hash = useSyncExternalStore(subscribeHash, () => window.location.hash);
   // Memoized on the string, so the route's identity is stable for effects.
   return useMemo(() => parseHash(hash), [hash]);
-}
-
-/** `#/a/b?x=1` from parts and query (parts encoded). */
-export function href(parts: string[], query: Record<string, string | undefined> = {}): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") q.set(k, v);
-  const qs = q.toString();
-  return "#/" + parts.map(encodeURIComponent).join("/") + (qs ? `?${qs}` : "");
 }
 
 export function navigate(to: string, replace = false): void {

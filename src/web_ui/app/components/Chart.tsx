@@ -6,6 +6,7 @@
  */
 import { useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode, type RefObject } from "react";
 import { clock, compact } from "../format.ts";
+import { byteTicks, niceTicks } from "../lib/ticks.ts";
 
 export interface Series {
   name: string;
@@ -28,24 +29,6 @@ interface ChartProps {
   /** Values are bytes: ticks fall on round KiB/MiB/GiB amounts. */
   bytes?: boolean;
   testId?: string;
-}
-
-/** 0, then round steps (1, 2, 2.5, 5 × 10^k) up to at least `max`. */
-export function niceTicks(max: number, n = 4): number[] {
-  if (!(max > 0)) return [0, 1];
-  const raw = max / n;
-  const pow = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].find((m) => m * pow >= raw) ?? 10) * pow;
-  const ticks: number[] = [];
-  for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Number(v.toPrecision(12)));
-  return ticks;
-}
-
-/** Round ticks in the binary unit that fits `max` (so 40 GiB, not 42.9 GB). */
-export function byteTicks(max: number, n = 4): number[] {
-  let scale = 1;
-  while (max / scale >= 1024) scale *= 1024;
-  return niceTicks(max / scale, n).map((t) => t * scale);
 }
 
 function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {

@@ -8,8 +8,9 @@
  */
 import { useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { count } from "../format.ts";
+import { filterRows, sortRows, type SortSpec, type SortValue } from "../lib/table.ts";
 
-export type SortValue = string | number | boolean | null | undefined;
+export type { SortSpec, SortValue };
 
 export interface Column<T> {
   id: string;
@@ -25,8 +26,6 @@ export interface Column<T> {
   /** Tooltip of the header. */
   title?: string;
 }
-
-export interface SortSpec { id: string; desc: boolean }
 
 interface Props<T> {
   rows: readonly T[];
@@ -55,43 +54,6 @@ interface Props<T> {
 }
 
 const OVERSCAN = 8;
-
-function compare(a: SortValue, b: SortValue): number {
-  const an = a === null || a === undefined || a === "";
-  const bn = b === null || b === undefined || b === "";
-  if (an || bn) return an === bn ? 0 : an ? 1 : -1; // empty values last either way
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
-}
-
-/** Rows sorted by `spec` (stable), without touching the input. */
-export function sortRows<T>(rows: readonly T[], columns: readonly Column<T>[], spec: SortSpec | undefined): readonly T[] {
-  const col = spec && columns.find((c) => c.id === spec.id);
-  if (!spec || !col?.sort) return rows;
-  const key = col.sort;
-  const keyed = rows.map((r, i) => ({ r, i, k: key(r) }));
-  keyed.sort((x, y) => {
-    const c = compare(x.k, y.k);
-    const emptyX = x.k === null || x.k === undefined || x.k === "";
-    const emptyY = y.k === null || y.k === undefined || y.k === "";
-    if (c !== 0) return spec.desc && !emptyX && !emptyY ? -c : c;
-    return x.i - y.i;
-  });
-  return keyed.map((k) => k.r);
-}
-
-/** Rows whose text contains every whitespace-separated term of `query` (case-insensitive). */
-export function filterRows<T>(rows: readonly T[], texts: readonly string[], query: string): readonly T[] {
-  const terms = query.toLowerCase().split(/\s+/).filter((t) => t !== "");
-  if (terms.length === 0) return rows;
-  const out: T[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    const t = texts[i]!;
-    if (terms.every((term) => t.includes(term))) out.push(rows[i]!);
-  }
-  return out;
-}
 
 export function DataTable<T>(p: Props<T>): ReactNode {
   const rowH = p.rowHeight ?? 38;
