@@ -3,7 +3,7 @@
  * Small building blocks shared by the pages: status badges (one colour scheme for every kind of
  * state), usage bars, cards, banners, empty states, stacked state bars and key/value lists.
  */
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import type { ApiError } from "../api.ts";
 import { count, percent } from "../format.ts";
 
@@ -76,7 +76,8 @@ export function Stat(p: { label: ReactNode; value: ReactNode; sub?: ReactNode; t
 
 /** An API error in words; a route the server does not serve yet is a gentle note, not an alarm. */
 export function ErrorBanner(p: { error: ApiError | undefined; what?: string }): ReactNode {
-  if (!p.error || p.error.status === 401) return null;
+  // 401 opens the login page and an unreachable server has the app-wide banner: nothing to add here.
+  if (!p.error || p.error.status === 401 || p.error.status === 0) return null;
   if (p.error.notServed) {
     return <div className="banner info" data-testid="api-unavailable">This dashboard does not serve {p.what ?? "this data"} yet ({p.error.status}).</div>;
   }
@@ -145,6 +146,12 @@ export function Id(p: { id: string | null | undefined; n?: number }): ReactNode 
 
 /** A panel over the right side of the page, for a row's details. */
 export function Drawer(p: { title: ReactNode; onClose: () => void; children: ReactNode; testId?: string }): ReactNode {
+  const { onClose } = p;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => { if (e.key === "Escape") onClose(); };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
   return (
     <div className="drawer-backdrop" onClick={p.onClose}>
       <aside className="drawer" data-testid={p.testId} onClick={(e) => e.stopPropagation()} role="dialog" aria-modal="true">
