@@ -61,16 +61,20 @@ export class TaskEventStore {
     } else if (e.attempt < r.attempt) {
       return;
     }
+    if (e.start !== undefined && !r.events.some((x) => x.state === "RUNNING")) r.events.push({ state: "RUNNING", t: e.start });
     r.events.push({ state: e.state, t: e.t });
     // Owner and worker clocks and flushes differ: keep the history in time order, state order on ties.
-    const prev = r.events[r.events.length - 2];
-    if (prev && (prev.t > e.t || (prev.t === e.t && (RANK[prev.state] ?? 0) > (RANK[e.state] ?? 0)))) {
-      r.events.sort((a, b) => a.t - b.t || (RANK[a.state] ?? 0) - (RANK[b.state] ?? 0));
+    let sorted = true;
+    for (let i = 1; i < r.events.length && sorted; i++) {
+      const a = r.events[i - 1]!, b = r.events[i]!;
+      if (a.t > b.t || (a.t === b.t && (RANK[a.state] ?? 0) > (RANK[b.state] ?? 0))) sorted = false;
     }
+    if (!sorted) r.events.sort((a, b) => a.t - b.t || (RANK[a.state] ?? 0) - (RANK[b.state] ?? 0));
     if ((RANK[e.state] ?? 0) >= (RANK[r.state] ?? 0)) r.state = e.state;
     if (r.state !== before) { this.count(before, -1); this.count(r.state, 1); }
-    if (e.state === "PENDING_NODE_ASSIGNMENT") r.created = Math.min(r.created ?? e.t, e.t);
+    if (e.created !== undefined) r.created = Math.min(r.created ?? e.created, e.created);
     if (e.state === "RUNNING") r.start = e.t;
+    if (e.start !== undefined) r.start = e.start;
     if (e.state === "FINISHED" || e.state === "FAILED") {
       r.end = e.t;
       if (e.errType !== undefined) { r.errType = e.errType; r.errMsg = e.errMsg; r.errStack = e.errStack; }

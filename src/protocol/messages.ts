@@ -112,6 +112,8 @@ export type JobInfo = Infer<typeof JobInfo>;
  */
 export const TaskEventWire = obj({
   taskId: str, attempt: int, jobId: str, state: str, t: num,
+  /** When the task was submitted (owner) / started running (worker), on an event that reports both. */
+  created: opt(num), start: opt(num),
   name: opt(str), kind: opt(str), fn: opt(str), actorId: opt(str), resources: opt(Resources),
   nodeId: opt(str), workerId: opt(str), pid: opt(int),
   errType: opt(str), errMsg: opt(str), errStack: opt(str),

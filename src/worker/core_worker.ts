@@ -112,9 +112,12 @@ export class CoreWorker implements Runtime {
         },
         decodeArg: (bytes) => decodeInline(bytes),
         onExitRequested: () => { this.taskEvents.flushAll(); setTimeout(() => process.exit(0), 50); },
-        onTaskStart: (spec) => this.taskEvents.running(spec),
-        onTaskEnd: (spec, returns) => this.taskEvents.finished(spec, returns),
+        onTaskEnd: (spec, start, returns) => this.taskEvents.executed(spec, start, returns),
       });
+    }
+    if (this.executor) {
+      const ex = this.executor;
+      this.taskEvents.runningTasks = () => ex.runningTasks();
     }
     this.refs = new ReferenceCounter({
       self: () => this.address,
@@ -129,7 +132,12 @@ export class CoreWorker implements Runtime {
     opts.gcs.onNotify = (method, payload) => {
       if (method !== "gcs.Published") return;
       const p = payload as Req<"gcs.Published">;
-      if (p.channel === "actor") this.actors.update(p.data as ActorInfo);
+      if (p.channel === "actor") {
+        const info = p.data as ActorInfo;
+        this.actors.update(info);
+        // An actor this process created is placed (or failed): its creation task is over.
+        if (info.state === "ALIVE" || info.state === "DEAD") this.taskEvents.completedId(`${info.actorId}c`, info.state === "DEAD" ? info.deathCause : undefined);
+      }
       else if (p.channel === "logs") this.printLogs(p.data as Req<"gcs.PublishLogs">);
       else if (p.channel === "warning") this.warn((p.data as { message: string }).message, false);
     };
@@ -514,7 +522,7 @@ export class CoreWorker implements Runtime {
 
   /** Results (or failures) of a task this process submitted. */
   private complete(spec: TaskSpec, returns: ReturnValue[]): void {
-    this.taskEvents.finished(spec, returns);
+    this.taskEvents.completed(spec, returns);
     if (spec.numReturns < 0) {
       const st = this.streams.get(spec.taskId);
       if (!st) return;

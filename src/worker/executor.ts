@@ -27,10 +27,8 @@ export interface ExecContext {
   /** Decode an inline argument. */
   decodeArg(bytes: Uint8Array): unknown;
   onExitRequested(): void;
-  /** A task starts running here (task events). */
-  onTaskStart(spec: TaskSpec): void;
-  /** An actor creation task ended here (its owner never sees a reply for it). */
-  onTaskEnd(spec: TaskSpec, returns: ReturnValue[]): void;
+  /** A task that started at `start` ended here (task events). */
+  onTaskEnd(spec: TaskSpec, start: number, returns: ReturnValue[]): void;
 }
 
 export interface TaskContext {
@@ -50,6 +48,9 @@ interface Queued {
   /** Made on first use (reading the task's signal, or cancelling it): most tasks never need one. */
   abort: AbortController | undefined;
   started: boolean;
+  /** When it started running (task events), and whether that was reported yet. */
+  start?: number;
+  reported?: boolean;
 }
 
 type Reply = { returns: ReturnValue[] };
@@ -92,6 +93,13 @@ export class Executor {
       this.queue.push(q);
       this.drain();
     });
+  }
+
+  /** Tasks running now (for task events: long tasks are reported as RUNNING). */
+  *runningTasks(): Iterable<{ spec: TaskSpec; start: number; reported: boolean }> {
+    for (const q of this.byTask.values()) {
+      if (q.started && q.start !== undefined) yield q as Queued & { start: number; reported: boolean };
+    }
   }
 
   private concurrency(): number {
@@ -151,12 +159,10 @@ export class Executor {
     else if (spec.kind === "normal" && process.env.CUDA_VISIBLE_DEVICES !== undefined) delete process.env.CUDA_VISIBLE_DEVICES;
     if (spec.maxCalls) this.maxCalls = spec.maxCalls;
     if (spec.kind === "normal") this.calls++;
-    this.ctx.onTaskStart(spec);
+    const start = (q.start = Date.now());
     const r = this.runNow(q) ?? this.runAsync(q);
-    if (spec.kind === "actor_create") {
-      if (r instanceof Promise) void r.then((x) => this.ctx.onTaskEnd(spec, x.returns));
-      else this.ctx.onTaskEnd(spec, r.returns);
-    }
+    if (r instanceof Promise) return r.then((x) => { this.ctx.onTaskEnd(spec, start, x.returns); return x; });
+    this.ctx.onTaskEnd(spec, start, r.returns);
     return r;
   }
 

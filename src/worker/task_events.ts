@@ -1,22 +1,24 @@
 /**
  * @module worker/task_events
  * Task state events for the state API and the dashboard, as Ray's task event buffer: each process
- * records the state changes it sees (the owner: submitted and finished or failed; the executing
- * worker: running) and sends them to the GCS every `task_events_report_interval_ms`.
+ * reports what it sees of tasks to the GCS every `task_events_report_interval_ms`.
  *
- * Recording is on the hot path of every task, so it only pushes a reference and a timestamp; the
- * wire records are built at send time. The buffer is bounded (`task_events_max_buffer`) and each
- * send is capped (`task_events_send_batch_size`): under a flood of tiny tasks the excess is
- * dropped and counted (the state API reports the count) instead of slowing tasks down.
+ * Reporting costs CPU in this process and in the GCS, on the same cores as the tasks, so a task
+ * that starts and ends between two reports costs one event, not one per state:
+ *  - the executing worker sends one event when a task ends, carrying its description, its start
+ *    and end times, node, worker and error; a task still running at report time gets a RUNNING
+ *    event first (so long tasks show as running);
+ *  - the owner sends PENDING only for tasks still waiting at report time (with their creation
+ *    time), and a terminal event only for failures the worker cannot report (crash, cancellation,
+ *    a failed dependency) or for tasks it had already reported as pending.
+ * Recording on the hot path only stores references. Buffers are bounded (`task_events_max_buffer`)
+ * and each report is capped (`task_events_send_batch_size`): under a flood of tiny tasks the excess
+ * is dropped and counted (the state API reports the count) instead of slowing tasks down.
  */
 import type { ReturnValue, TaskEventWire, TaskSpec } from "../protocol/messages.ts";
-
-type WireErr = NonNullable<ReturnValue["err"]>;
 import { configOnce } from "../common/config.ts";
 
-export type TaskEventState = "PENDING_NODE_ASSIGNMENT" | "RUNNING" | "FINISHED" | "FAILED";
-
-interface Pending { spec: TaskSpec; state: TaskEventState; t: number; err: WireErr | undefined; describe: boolean }
+type WireErr = NonNullable<ReturnValue["err"]>;
 
 /** Ray's error_type names for Stingray's error codes. */
 const ERROR_TYPES: Record<string, string> = {
@@ -34,8 +36,16 @@ export interface TaskEventSink {
   send(events: TaskEventWire[], dropped: number): void;
 }
 
+/** A task this worker is running, as the executor reports it at flush time. */
+export interface RunningTask { spec: TaskSpec; start: number; reported: boolean }
+
+interface Submitted { spec: TaskSpec; t: number; reported: boolean }
+interface Ended { spec: TaskSpec; start: number | undefined; end: number; err: WireErr | undefined; owner: boolean }
+
 export class TaskEventBuffer {
-  private buf: Pending[] = [];
+  /** Owner side: tasks submitted and not yet completed, by task id. */
+  private submittedTasks = new Map<string, Submitted>();
+  private ended: Ended[] = [];
   private dropped = 0;
   private readonly max = configOnce("task_events_max_buffer");
   private readonly batch = configOnce("task_events_send_batch_size");
@@ -43,6 +53,8 @@ export class TaskEventBuffer {
   private timer: NodeJS.Timeout | undefined;
   private sink: TaskEventSink;
   private where: { nodeId: string; workerId: string; pid: number };
+  /** The executor's running tasks (set in worker processes). */
+  runningTasks: () => Iterable<RunningTask> = () => [];
 
   constructor(sink: TaskEventSink, where: { nodeId: string; workerId: string; pid: number }) {
     this.sink = sink;
@@ -55,31 +67,67 @@ export class TaskEventBuffer {
 
   get enabled(): boolean { return this.interval > 0; }
 
-  /** The owner submitted a task (its first event: carries the description). */
-  submitted(spec: TaskSpec): void { this.add(spec, "PENDING_NODE_ASSIGNMENT", undefined, true); }
-
-  /** This worker started running a task. */
-  running(spec: TaskSpec): void { this.add(spec, "RUNNING", undefined, false); }
-
-  /** The task's results (or error) reached its owner, or — for actor creation — its worker finished it. */
-  finished(spec: TaskSpec, returns: ReturnValue[] | undefined): void {
-    const err = returns?.[0]?.err;
-    this.add(spec, err ? "FAILED" : "FINISHED", err, false);
-  }
-
-  private add(spec: TaskSpec, state: TaskEventState, err: WireErr | undefined, describe: boolean): void {
+  /** Owner: a task was submitted. */
+  submitted(spec: TaskSpec): void {
     if (this.interval <= 0) return;
-    if (this.buf.length >= this.max) { this.dropped++; return; }
-    this.buf.push({ spec, state, t: Date.now(), err, describe });
+    if (this.submittedTasks.size >= this.max) { this.dropped++; return; }
+    this.submittedTasks.set(spec.taskId, { spec, t: Date.now(), reported: false });
   }
 
-  /** Send what is buffered (at most one batch). */
+  /**
+   * Owner: the task's results (or error) arrived — or, for an actor creation, the actor is alive
+   * or dead. Success needs no event unless the task was already reported as pending (the worker
+   * reports it); failures the worker may not have seen are reported here.
+   */
+  completed(spec: TaskSpec, returns: ReturnValue[] | undefined): void {
+    if (this.interval <= 0) return;
+    const s = this.submittedTasks.get(spec.taskId);
+    if (s) this.submittedTasks.delete(spec.taskId);
+    const err = returns?.[0]?.err;
+    if (!s?.reported && (!err || err.code === "TASK_ERROR")) return;
+    this.end({ spec, start: undefined, end: Date.now(), err, owner: true });
+  }
+
+  /** Owner: the task with this id is over (actor creations, known by the actor's state). */
+  completedId(taskId: string, err: WireErr | undefined): void {
+    const s = this.submittedTasks.get(taskId);
+    if (s) this.completed(s.spec, err ? [{ id: `${taskId}r0`, err }] : undefined);
+  }
+
+  /** Worker: a task ran here from `start` until now. */
+  executed(spec: TaskSpec, start: number, returns: ReturnValue[]): void {
+    if (this.interval <= 0) return;
+    this.end({ spec, start, end: Date.now(), err: returns[0]?.err, owner: false });
+    if (spec.kind === "actor_create") this.flush(); // its worker may be killed soon after; report it now
+  }
+
+  private end(e: Ended): void {
+    if (this.ended.length >= this.max) { this.dropped++; return; }
+    this.ended.push(e);
+  }
+
+  /** Send one report: ended tasks, then still-running and still-pending ones (at most one batch). */
   flush(): void {
-    if (this.buf.length === 0 && this.dropped === 0) return;
-    const n = Math.min(this.buf.length, this.batch);
-    const out = new Array<TaskEventWire>(n);
-    for (let i = 0; i < n; i++) out[i] = this.toWire(this.buf[i]!);
-    this.buf = n === this.buf.length ? [] : this.buf.slice(n);
+    if (this.interval <= 0) return;
+    const out: TaskEventWire[] = [];
+    const n = Math.min(this.ended.length, this.batch);
+    for (let i = 0; i < n; i++) out.push(this.endedWire(this.ended[i]!));
+    this.ended = n === this.ended.length ? [] : this.ended.slice(n);
+    for (const r of this.runningTasks()) {
+      if (r.reported) continue;
+      if (out.length >= this.batch) break;
+      r.reported = true;
+      out.push({ ...this.describe(r.spec, "RUNNING", r.start), ...this.here() });
+    }
+    for (const s of this.submittedTasks.values()) {
+      if (s.reported) continue;
+      if (out.length >= this.batch) break;
+      s.reported = true;
+      const ev = this.describe(s.spec, "PENDING_NODE_ASSIGNMENT", s.t);
+      ev.created = s.t;
+      out.push(ev);
+    }
+    if (out.length === 0 && this.dropped === 0) return;
     const dropped = this.dropped;
     this.dropped = 0;
     this.sink.send(out, dropped);
@@ -87,8 +135,7 @@ export class TaskEventBuffer {
 
   /** Send everything (shutdown). */
   flushAll(): void {
-    while (this.buf.length) this.flush();
-    if (this.dropped) this.flush();
+    do this.flush(); while (this.ended.length);
   }
 
   stop(): void {
@@ -96,27 +143,27 @@ export class TaskEventBuffer {
     this.timer = undefined;
   }
 
-  private toWire(p: Pending): TaskEventWire {
-    const s = p.spec;
-    const ev: TaskEventWire = { taskId: s.taskId, attempt: s.attempt, jobId: s.jobId, state: p.state, t: p.t };
-    if (p.describe) {
-      ev.name = s.method && s.kind === "actor_task" ? `${s.name}` : s.name;
-      ev.kind = s.kind;
-      ev.fn = s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name;
-      if (s.actorId) ev.actorId = s.actorId;
-      ev.resources = s.resources;
-    }
-    if (p.state === "RUNNING") {
-      ev.nodeId = this.where.nodeId;
-      ev.workerId = this.where.workerId;
-      ev.pid = this.where.pid;
-      if (s.actorId) ev.actorId = s.actorId;
-    }
-    if (p.err) {
-      ev.errType = ERROR_TYPES[p.err.code] ?? p.err.code;
-      ev.errMsg = p.err.message;
-      const remote = p.err.data?.remoteStack;
-      const stack = typeof remote === "string" && remote ? remote : p.err.stack;
+  private here(): { nodeId: string; workerId: string; pid: number } {
+    return { nodeId: this.where.nodeId, workerId: this.where.workerId, pid: this.where.pid };
+  }
+
+  private describe(s: TaskSpec, state: string, t: number): TaskEventWire {
+    const ev: TaskEventWire = {
+      taskId: s.taskId, attempt: s.attempt, jobId: s.jobId, state, t, name: s.name, kind: s.kind,
+      fn: s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name, resources: s.resources,
+    };
+    if (s.actorId) ev.actorId = s.actorId;
+    return ev;
+  }
+
+  private endedWire(e: Ended): TaskEventWire {
+    const ev = this.describe(e.spec, e.err ? "FAILED" : "FINISHED", e.end);
+    if (!e.owner) Object.assign(ev, this.here(), { start: e.start });
+    if (e.err) {
+      ev.errType = ERROR_TYPES[e.err.code] ?? e.err.code;
+      ev.errMsg = e.err.message;
+      const remote = e.err.data?.remoteStack;
+      const stack = typeof remote === "string" && remote ? remote : e.err.stack;
       if (stack) ev.errStack = stack;
     }
     return ev;

@@ -119,7 +119,8 @@ test("a TypeScript job with a working_dir runs on the node its entrypoint resour
     return tasks.length === 4 && tasks.every((t) => t.state === "FINISHED" && t.node_id !== null);
   }, 20_000, "the job's four square tasks, finished, with their nodes");
   for (const t of tasks) {
-    assert.deepEqual(t.events.map((e) => e.state), ["PENDING_NODE_ASSIGNMENT", "RUNNING", "FINISHED"]);
+    // PENDING appears only for tasks still waiting when their owner reported (see worker/task_events.ts).
+    assert.deepEqual(t.events.map((e) => e.state).filter((x) => x !== "PENDING_NODE_ASSIGNMENT"), ["RUNNING", "FINISHED"]);
     assert.ok(t.start_time_ms! <= t.end_time_ms!);
     assert.deepEqual(t.required_resources, { CPU: 1 });
   }

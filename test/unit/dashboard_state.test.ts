@@ -56,6 +56,15 @@ test("the task table merges events from two processes in any order; the furthest
   assert.deepEqual(s.counts(), { PENDING_NODE_ASSIGNMENT: 1 });
 });
 
+test("a worker's single end event (with its start) and an owner's late pending event make one ordered history", () => {
+  const s = new TaskEventStore(10);
+  s.add([ev("t", "FINISHED", 50, { start: 40, name: "f", fn: "f", kind: "normal", nodeId: "n", workerId: "w", pid: 1 })], 0);
+  s.add([ev("t", "PENDING_NODE_ASSIGNMENT", 30, { created: 30 })], 0);
+  const [r] = s.query({ limit: 1 }).tasks;
+  assert.deepEqual(r!.events, [{ state: "PENDING_NODE_ASSIGNMENT", t: 30 }, { state: "RUNNING", t: 40 }, { state: "FINISHED", t: 50 }]);
+  assert.deepEqual({ state: r!.state, created: r!.created, start: r!.start, end: r!.end }, { state: "FINISHED", created: 30, start: 40, end: 50 });
+});
+
 test("the task table keeps the newest tasks, counts evictions and dropped events, filters by job", () => {
   const s = new TaskEventStore(3);
   s.add([1, 2, 3, 4, 5].map((i) => ev(`t${i}`, "PENDING_NODE_ASSIGNMENT", i, { jobId: i % 2 ? "j1" : "j2" })), 7);

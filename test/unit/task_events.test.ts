@@ -1,11 +1,12 @@
 /**
- * A process's task event buffer: bounded (new events beyond it are dropped and counted), sent
- * in capped batches, the first event of a task carries its description, failures carry Ray's
- * error type and the remote stack.
+ * A process's task event buffer: a task that starts and ends between two reports costs one event
+ * (the worker's, self-describing, with start and end); the owner reports only tasks still pending
+ * at report time and failures the worker cannot report; long tasks are reported as RUNNING;
+ * buffers are bounded and reports capped, with drops counted.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TaskEventBuffer } from "../../src/worker/task_events.ts";
+import { TaskEventBuffer, type RunningTask } from "../../src/worker/task_events.ts";
 import type { TaskEventWire, TaskSpec } from "../../src/protocol/messages.ts";
 
 const spec = (taskId: string): TaskSpec => ({
@@ -14,28 +15,50 @@ const spec = (taskId: string): TaskSpec => ({
   owner: { nodeId: "n", host: "127.0.0.1", port: 1, workerId: "w" }, attempt: 0,
 });
 
-test("events are bounded, batched, described once, and failures carry type and stack", () => {
+function buffer(): { buf: TaskEventBuffer; sent: { events: TaskEventWire[]; dropped: number }[] } {
   const sent: { events: TaskEventWire[]; dropped: number }[] = [];
   const buf = new TaskEventBuffer({ send: (events, dropped) => sent.push({ events, dropped }) }, { nodeId: "node1", workerId: "wk", pid: 7 });
   buf.stop();
-  const s = spec("t0");
-  buf.submitted(s);
-  buf.running(s);
-  buf.finished(s, [{ id: "t0r0", err: { code: "TASK_ERROR", message: "square failed", data: { remoteStack: "Error: x\n    at square" }, stack: "local" } }]);
-  buf.flush();
-  const [first, running, failed] = sent[0]!.events;
-  assert.deepEqual({ name: first!.name, fn: first!.fn, kind: first!.kind, resources: first!.resources, state: first!.state },
-    { name: "square", fn: "square", kind: "normal", resources: { CPU: 1 }, state: "PENDING_NODE_ASSIGNMENT" });
-  assert.equal(running!.name, undefined, "only the first event describes the task");
-  assert.deepEqual({ nodeId: running!.nodeId, workerId: running!.workerId, pid: running!.pid }, { nodeId: "node1", workerId: "wk", pid: 7 });
-  assert.deepEqual({ state: failed!.state, errType: failed!.errType, errStack: failed!.errStack },
-    { state: "FAILED", errType: "TASK_EXECUTION_EXCEPTION", errStack: "Error: x\n    at square" });
+  return { buf, sent };
+}
 
-  sent.length = 0;
-  const n = 100_000 + 5; // task_events_max_buffer is 100,000
-  for (let i = 0; i < n; i++) buf.running(s);
+test("owner side: a task done before the report costs nothing; one still pending is reported, then its end", () => {
+  const { buf, sent } = buffer();
+  buf.submitted(spec("fast"));
+  buf.completed(spec("fast"), [{ id: "fastr0", v: new Uint8Array(1) }]);
+  buf.submitted(spec("slow"));
   buf.flush();
-  assert.equal(sent[0]!.events.length, 10_000, "one send carries at most task_events_send_batch_size events");
+  assert.deepEqual(sent.flatMap((b) => b.events.map((e) => [e.taskId, e.state])), [["slow", "PENDING_NODE_ASSIGNMENT"]]);
+  assert.equal(sent[0]!.events[0]!.fn, "square");
+  assert.equal(typeof sent[0]!.events[0]!.created, "number");
+  buf.completed(spec("slow"), [{ id: "slowr0", v: new Uint8Array(1) }]);
+  buf.submitted(spec("crashed"));
+  buf.completed(spec("crashed"), [{ id: "crashedr0", err: { code: "WORKER_CRASHED", message: "the worker died" } }]);
+  buf.flush();
+  assert.deepEqual(sent[1]!.events.map((e) => [e.taskId, e.state, e.errType]), [["slow", "FINISHED", undefined], ["crashed", "FAILED", "WORKER_DIED"]]);
+});
+
+test("worker side: one self-describing event per task, RUNNING first for tasks still running at report time", () => {
+  const { buf, sent } = buffer();
+  const running: RunningTask = { spec: spec("long"), start: 1000, reported: false };
+  buf.runningTasks = () => [running];
+  buf.executed(spec("short"), 500, [{ id: "shortr0", err: { code: "TASK_ERROR", message: "square failed", data: { remoteStack: "Error: x\n    at square" }, stack: "local" } }]);
+  buf.flush();
+  const [short, long] = sent[0]!.events;
+  assert.deepEqual({ id: short!.taskId, state: short!.state, start: short!.start, node: short!.nodeId, pid: short!.pid, fn: short!.fn, errType: short!.errType, errStack: short!.errStack },
+    { id: "short", state: "FAILED", start: 500, node: "node1", pid: 7, fn: "square", errType: "TASK_EXECUTION_EXCEPTION", errStack: "Error: x\n    at square" });
+  assert.deepEqual({ id: long!.taskId, state: long!.state, t: long!.t, worker: long!.workerId }, { id: "long", state: "RUNNING", t: 1000, worker: "wk" });
+  buf.flush();
+  assert.equal(sent.length, 1, "a running task is reported once");
+});
+
+test("buffers are bounded and reports capped; drops are counted", () => {
+  const { buf, sent } = buffer();
+  const s = spec("t");
+  const n = 100_000 + 5; // task_events_max_buffer is 100,000
+  for (let i = 0; i < n; i++) buf.executed(s, 1, []);
+  buf.flush();
+  assert.equal(sent[0]!.events.length, 10_000, "one report carries at most task_events_send_batch_size events");
   assert.equal(sent[0]!.dropped, 5);
   buf.flushAll();
   assert.equal(sent.reduce((a, b) => a + b.events.length, 0), 100_000);
