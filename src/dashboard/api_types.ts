@@ -21,7 +21,7 @@ export const API_ROUTES = {
   listJobs: "GET /api/jobs/",
   getJob: "GET /api/jobs/:id",
   jobLogs: "GET /api/jobs/:id/logs",
-  /** Server-sent events: `data:` is a JobLogChunk (JSON); the last event is `event: end`. */
+  /** Server-sent events: `data:` is a JobLogChunk (JSON); the last event is `event: end` (or `event: error` with `{error}`). */
   tailJobLogs: "GET /api/jobs/:id/logs/tail",
   stopJob: "POST /api/jobs/:id/stop",
   deleteJob: "DELETE /api/jobs/:id",
@@ -42,7 +42,7 @@ export const API_ROUTES = {
   /** Chrome trace events (open in chrome://tracing or Perfetto). */
   timeline: "GET /api/v0/tasks/timeline",
   listLogs: "GET /api/v0/logs",
-  /** text/plain; `?follow=1` streams (server-sent events of LogChunk). */
+  /** text/plain; `?follow=1` streams (server-sent events of LogChunk; `event: error` with `{error}` if it breaks). */
   getLog: "GET /api/v0/logs/file",
   // Cluster overview and charts.
   clusterStatus: "GET /api/cluster_status",
@@ -77,6 +77,8 @@ export interface RuntimeEnv {
   /** A package URI (`gcs://_stingray_pkg_<hash>.zip`) after upload; a local dir only on the client side. */
   working_dir?: string;
   env_vars?: Record<string, string>;
+  /** Client side: globs of files left out of the working_dir package. */
+  excludes?: string[];
 }
 
 export interface JobSubmitRequest {
@@ -152,6 +154,8 @@ export interface ListResult<T> {
 
 /** Ray's state API envelope: `{result, msg, data: {result}}`. */
 export interface StateEnvelope<T> { result: boolean; msg: string; data: { result: T } }
+/** The summarize routes answer, as Ray's: the cluster-wide summary under `node_id_to_summary.cluster`. */
+export type SummaryEnvelope<T> = StateEnvelope<{ node_id_to_summary: { cluster: T } }>;
 
 export type NodeStateName = "ALIVE" | "DEAD";
 export interface NodeState {
@@ -296,7 +300,7 @@ export interface ObjectSummary {
 // Logs and timeline
 // ---------------------------------------------------------------------------------------------
 
-/** GET /api/v0/logs?node_id=…|node_ip=…: file names by category. */
+/** GET /api/v0/logs?node_id=…|node_ip=…[&glob=PATTERN]: file names by category (in a StateEnvelope). */
 export interface LogListing {
   node_id: string;
   node_ip: string;
@@ -304,7 +308,8 @@ export interface LogListing {
 }
 /**
  * GET /api/v0/logs/file: one of `filename` (with node_id or node_ip), `actor_id`, `task_id`,
- * `pid` (with node), or `submission_id`; `lines` = last N lines (default 1000); `suffix` out|err.
+ * `pid` (with node), or `submission_id`; `lines` = last N lines (default 1000; -1: the whole file, up to its
+ * last 4 MiB); `suffix` out|err; `follow=1` streams it.
  */
 export interface LogChunk { text: string }
 

@@ -111,7 +111,7 @@ export class JobSupervisor {
     });
     if (started) return this.finish("FAILED", null, `the entrypoint could not be started: ${started.message}`);
     await updateJob(id, {
-      status: "RUNNING", driver_node_id: cw.opts.nodeId,
+      status: "RUNNING", message: "the job is running", driver_node_id: cw.opts.nodeId,
       driver_info: { id, node_ip_address: cw.opts.nodeIp, pid: String(child.pid) },
     });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));

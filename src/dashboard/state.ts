@@ -17,6 +17,8 @@ import { HttpError, sse, type DashboardServer, type Request, type Response } fro
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 const NODE_TIMEOUT_MS = 3000;
+/** Most bytes of a log one request reads (the raylet's cap per read). */
+const MAX_LOG_READ = 4 << 20;
 /** Internal jobs (the dashboard's own driver) are not listed. */
 export const INTERNAL_NAMESPACE_PREFIX = "_stingray";
 
@@ -454,10 +456,12 @@ export function registerStateRoutes(server: DashboardServer, ctx: StateContext):
     const target = await resolveLog(ctx, req.query);
     const linesRaw = req.query.get("lines");
     const lines = linesRaw === null ? 1000 : Number(linesRaw);
-    if (!Number.isInteger(lines) || lines < 0) throw new HttpError(400, `lines must be a non-negative integer, got ${JSON.stringify(linesRaw)}`);
+    if (!Number.isInteger(lines) || lines < -1) throw new HttpError(400, `lines must be a non-negative integer or -1 (the whole file), got ${JSON.stringify(linesRaw)}`);
     const follow = req.query.get("follow");
-    if (follow && follow !== "0" && follow !== "false") return followLog(source, target, lines);
-    const r = await source.node(target.node.nodeId, "raylet.ReadLog", { name: target.filename, offset: 0, length: 0, tailLines: lines });
+    if (follow && follow !== "0" && follow !== "false") return followLog(source, target, lines < 0 ? Number.MAX_SAFE_INTEGER : lines);
+    const r = lines < 0
+      ? await source.node(target.node.nodeId, "raylet.ReadLog", { name: target.filename, offset: -MAX_LOG_READ, length: MAX_LOG_READ })
+      : await source.node(target.node.nodeId, "raylet.ReadLog", { name: target.filename, offset: 0, length: 0, tailLines: lines });
     return { status: 200, text: r.data };
   });
 
