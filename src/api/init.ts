@@ -83,7 +83,10 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   }
   if (o.logToDriver !== undefined) setConfig("log_to_driver", o.logToDriver);
   const tempDir = o.tempDir ?? defaultTempDir();
-  const address = o.address ?? o.redisAddress ?? process.env.STINGRAY_ADDRESS;
+  // "auto" means the cluster this process was started in when there is one (a submitted job's
+  // supervisor sets STINGRAY_ADDRESS), as Ray's RAY_ADDRESS; else the newest cluster on this host.
+  const given = o.address ?? o.redisAddress;
+  const address = given === "auto" && process.env.STINGRAY_ADDRESS ? process.env.STINGRAY_ADDRESS : given ?? process.env.STINGRAY_ADDRESS;
   if (address?.startsWith("stingray://")) return initClient(address, o);
   let gcsHost: string, gcsPort: number, token: string, sessionDir: string, rayletPort: number | undefined;
   let daemons: DaemonHandle[] = [];

@@ -58,7 +58,7 @@ export class FakeClusterSource implements ClusterSource {
     const files = this.logs.get(nodeId) ?? new Map<string, string>();
     const r = ((): unknown => {
       switch (method) {
-        case "raylet.GetNodeStats": return { cpuCount: 8, cpuUtilization: 0.25, loadAvg: [1, 1, 1], memTotal: 32 << 30, memUsed: 8 << 30, diskTotal: 1e12, diskUsed: 4e11 };
+        case "raylet.GetNodeStats": return { cpuCount: 8, cpuUtilization: 0.25, loadAvg: [1, 1, 1], memTotal: 32 * 2 ** 30, memUsed: 8 * 2 ** 30, diskTotal: 1e12, diskUsed: 4e11 };
         case "raylet.GetStats": return { nodeId, workers: 4, idleWorkers: 1, leases: 3, pendingLeases: 0, objects: 2, storeUsed: 1 << 20,
           storeCapacity: 1 << 30, spilledBytes: 0, spilledObjects: 0, restoredObjects: 0, available: n.available, total: n.resources };
         case "raylet.ListWorkers": return { workers: [] };
@@ -89,7 +89,7 @@ export class FakeClusterSource implements ClusterSource {
     for (let i = 0; i < nNodes; i++) {
       f.nodeList.push({
         nodeId: `node${String(i).padStart(4, "0")}`, ip: `10.0.${i >> 8}.${(i & 255) + 1}`, hostname: `host-${i}`, port: 1000 + i, state: "ALIVE",
-        resources: { CPU: 8, memory: 32 << 30, object_store_memory: 1 << 30 }, available: { CPU: 2, memory: 24 << 30, object_store_memory: 1 << 29 },
+        resources: { CPU: 8, memory: 32 * 2 ** 30, object_store_memory: 2 ** 30 }, available: { CPU: 2, memory: 24 * 2 ** 30, object_store_memory: 2 ** 29 },
         labels: {}, isHead: i === 0, startTime: now - 3_600_000, sessionDir: "/tmp/stingray/session",
       });
     }

@@ -161,6 +161,7 @@ export class GcsServer {
     job.endTime = Date.now();
     this.opts.storage.put("jobs", jobId, job);
     this.actors.onJobFinished(jobId);
+    this.tasks.jobFinished(jobId, job.endTime);
     this.pubsub.publish("job", jobId, job);
     log.info(`job ${jobId} finished`);
   }

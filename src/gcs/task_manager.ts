@@ -78,6 +78,28 @@ export class TaskEventStore {
     if (e.state === "FINISHED" || e.state === "FAILED") {
       r.end = e.t;
       if (e.errType !== undefined) { r.errType = e.errType; r.errMsg = e.errMsg; r.errStack = e.errStack; }
+      else if (e.state === "FINISHED") {
+        // It did end after all: forget the failure jobFinished() assumed.
+        if (r.errType === "JOB_FINISHED") r.events = r.events.filter((x) => x.state !== "FAILED");
+        r.errType = undefined; r.errMsg = undefined; r.errStack = undefined;
+      }
+    }
+  }
+
+  /**
+   * A job's driver is gone: its tasks that never ended never will (their owner died with it).
+   * They become FAILED; an end event that still arrives later wins over this.
+   */
+  jobFinished(jobId: string, t: number): void {
+    for (const r of this.tasks.values()) {
+      if (r.jobId !== jobId || r.state === "FINISHED" || r.state === "FAILED") continue;
+      this.count(r.state, -1);
+      r.state = "FAILED";
+      r.end = t;
+      r.errType = "JOB_FINISHED";
+      r.errMsg = "the job's driver exited before this task ended";
+      r.events.push({ state: "FAILED", t });
+      this.count("FAILED", 1);
     }
   }
 

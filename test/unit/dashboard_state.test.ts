@@ -65,6 +65,20 @@ test("a worker's single end event (with its start) and an owner's late pending e
   assert.deepEqual({ state: r!.state, created: r!.created, start: r!.start, end: r!.end }, { state: "FINISHED", created: 30, start: 40, end: 50 });
 });
 
+test("when a job's driver exits, its tasks that never ended are FAILED; a late end event still wins", () => {
+  const s = new TaskEventStore(10);
+  s.add([ev("p", "PENDING_NODE_ASSIGNMENT", 1), ev("r", "RUNNING", 2), ev("d", "FINISHED", 3), ev("other", "RUNNING", 2, { jobId: "00000002" })], 0);
+  s.jobFinished("00000001", 10);
+  const byId = new Map(s.query({ limit: 10 }).tasks.map((t) => [t.taskId, t]));
+  assert.deepEqual(["p", "r", "d", "other"].map((id) => byId.get(id)!.state), ["FAILED", "FAILED", "FINISHED", "RUNNING"]);
+  assert.equal(byId.get("p")!.errType, "JOB_FINISHED");
+  s.add([ev("r", "FINISHED", 9, { start: 2 })], 0);
+  assert.equal(s.query({ taskId: "r", limit: 1 }).tasks[0]!.state, "FINISHED");
+  assert.equal(s.query({ taskId: "r", limit: 1 }).tasks[0]!.errType, undefined);
+  assert.deepEqual(s.query({ taskId: "r", limit: 1 }).tasks[0]!.events.map((e) => e.state), ["RUNNING", "FINISHED"]);
+  assert.deepEqual(s.counts(), { FAILED: 1, FINISHED: 2, RUNNING: 1 });
+});
+
 test("the task table keeps the newest tasks, counts evictions and dropped events, filters by job", () => {
   const s = new TaskEventStore(3);
   s.add([1, 2, 3, 4, 5].map((i) => ev(`t${i}`, "PENDING_NODE_ASSIGNMENT", i, { jobId: i % 2 ? "j1" : "j2" })), 7);
