@@ -13,6 +13,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
+import { waitFor } from "../helpers/procs.ts";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -91,7 +92,7 @@ test("the nodes page lists both hosts with their usage", { skip, timeout: 60_000
   const [h0, h1] = hosts!.hosts as [Host, Host];
   await page.getByTestId("nav-nodes").click();
   await page.getByTestId("nodes-page").waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="node-row"]').length === 2, undefined, { timeout: 20_000 });
+  await waitFor(async () => (await page.getByTestId("node-row").count()) === 2, 20_000, "two node rows");
   const rows = await page.getByTestId("node-row").allInnerTexts();
   assert.ok(rows.some((r) => r.includes(h0.ip)), rows.join("\n"));
   assert.ok(rows.some((r) => r.includes(h1.ip)), rows.join("\n"));
