@@ -149,7 +149,7 @@ export class GcsServer {
     "gcs.Subscribe": ({ channel, key }, conn) => { this.pubsub.subscribe(conn, channel, key); return {}; },
     "gcs.PublishLogs": (batch) => { this.pubsub.publish("logs", batch.jobId, batch); return {}; },
     "gcs.PublishWarning": ({ jobId, message }) => { this.pubsub.publish("warning", jobId, { message }); return {}; },
-    "gcs.AddTaskEvents": ({ events, dropped }) => { this.tasks.add(events, dropped); return {}; },
+    "gcs.AddTaskEvents": (batch) => { this.tasks.add(batch); return {}; },
     "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({ ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts() }),
     "gcs.Ping": () => ({ time: Date.now() }),
   };

@@ -105,20 +105,31 @@ export const JobInfo = obj({
 });
 export type JobInfo = Infer<typeof JobInfo>;
 
+/** Task states, in order (events carry their index). */
+export const TASK_EVENT_STATES = [
+  "PENDING_ARGS_AVAIL", "PENDING_NODE_ASSIGNMENT", "SUBMITTED_TO_WORKER", "RUNNING", "FINISHED", "FAILED",
+] as const;
+
+/** What a batch's events say about their tasks (one entry per function, method or actor in the batch). */
+export const TaskDesc = obj({ jobId: str, name: str, kind: str, fn: str, actorId: opt(str), resources: Resources });
+export type TaskDesc = Infer<typeof TaskDesc>;
+
 /**
- * One task state change, sent in batches by the process that saw it: the owner (submitted,
- * finished, failed) or the executing worker (running). The first event of a task carries its
- * description (name, kind, resources); the GCS merges events by task id.
+ * Task state changes, sent in batches by the processes that saw them (worker/task_events.ts) and
+ * merged by task id in the GCS (gcs/task_manager.ts). Compact, because a busy process sends
+ * thousands per second: each event is a tuple
+ * `[taskId, attempt, state index, time, start or -1, created or -1, desc index]`; events of the
+ * executing worker (RUNNING, or an end with a start time) happened at `where`; failures carry
+ * their error in `errs`, by event index.
  */
-export const TaskEventWire = obj({
-  taskId: str, attempt: int, jobId: str, state: str, t: num,
-  /** When the task was submitted (owner) / started running (worker), on an event that reports both. */
-  created: opt(num), start: opt(num),
-  name: opt(str), kind: opt(str), fn: opt(str), actorId: opt(str), resources: opt(Resources),
-  nodeId: opt(str), workerId: opt(str), pid: opt(int),
-  errType: opt(str), errMsg: opt(str), errStack: opt(str),
+export const TaskEventBatch = obj({
+  descs: arr(TaskDesc),
+  where: opt(obj({ nodeId: str, workerId: str, pid: int })),
+  events: arr(unknownValue),
+  errs: arr(obj({ i: int, type: str, msg: str, stack: opt(str) })),
+  dropped: int,
 });
-export type TaskEventWire = Infer<typeof TaskEventWire>;
+export type TaskEventBatch = Infer<typeof TaskEventBatch>;
 
 /** What the GCS knows of one task (merged events); the dashboard's state API reads these. */
 export const TaskRecord = obj({
@@ -175,7 +186,7 @@ export const METHODS = {
   "gcs.PublishWarning": m(obj({ jobId: str, message: str }), Ok),
   /** Sent by the GCS to subscribers. */
   "gcs.Published": m(obj({ channel: str, key: str, data: unknownValue }), Ok),
-  "gcs.AddTaskEvents": m(obj({ events: arr(TaskEventWire), dropped: int }), Ok),
+  "gcs.AddTaskEvents": m(TaskEventBatch, Ok),
   "gcs.GetTaskEvents": m(obj({ jobId: opt(str), taskId: opt(str), limit: int }),
     obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int) })),
   "gcs.Ping": m(Empty, obj({ time: num })),

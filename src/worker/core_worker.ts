@@ -85,7 +85,7 @@ export class CoreWorker implements Runtime {
     this.opts = opts;
     this.functions = new FunctionManager(opts.gcs, opts.sessionDir);
     this.taskEvents = new TaskEventBuffer({
-      send: (events, dropped) => { if (!opts.gcs.closed) opts.gcs.notify("gcs.AddTaskEvents", { events, dropped }); },
+      send: (batch) => { if (!opts.gcs.closed) opts.gcs.notify("gcs.AddTaskEvents", batch); },
     }, { nodeId: opts.nodeId, workerId: opts.workerId, pid: process.pid });
     this.submitter = new NormalTaskSubmitter({
       jobId: opts.jobId,

@@ -15,7 +15,7 @@
  * and each report is capped (`task_events_send_batch_size`): under a flood of tiny tasks the excess
  * is dropped and counted (the state API reports the count) instead of slowing tasks down.
  */
-import type { ReturnValue, TaskEventWire, TaskSpec } from "../protocol/messages.ts";
+import { TASK_EVENT_STATES, type ReturnValue, type TaskEventBatch, type TaskSpec } from "../protocol/messages.ts";
 import { configOnce } from "../common/config.ts";
 
 type WireErr = NonNullable<ReturnValue["err"]>;
@@ -33,7 +33,38 @@ const ERROR_TYPES: Record<string, string> = {
 
 export interface TaskEventSink {
   /** Send a batch (a notify: nobody waits for it). */
-  send(events: TaskEventWire[], dropped: number): void;
+  send(batch: TaskEventBatch): void;
+}
+
+const PENDING = TASK_EVENT_STATES.indexOf("PENDING_NODE_ASSIGNMENT");
+const RUNNING = TASK_EVENT_STATES.indexOf("RUNNING");
+const FINISHED = TASK_EVENT_STATES.indexOf("FINISHED");
+const FAILED = TASK_EVENT_STATES.indexOf("FAILED");
+
+/** Builds one compact batch: descriptions shared by index, events as tuples. */
+class BatchBuilder {
+  readonly batch: TaskEventBatch;
+  private descIndex = new Map<string, number>();
+  constructor(where: TaskEventBatch["where"], dropped: number) {
+    this.batch = { descs: [], where, events: [], errs: [], dropped };
+  }
+  get size(): number { return this.batch.events.length; }
+  add(s: TaskSpec, state: number, t: number, start: number, created: number, err?: WireErr): void {
+    const fn = s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name;
+    const key = `${s.jobId}\0${s.kind}\0${fn}\0${s.name}\0${s.actorId ?? ""}`;
+    let d = this.descIndex.get(key);
+    if (d === undefined) {
+      d = this.batch.descs.length;
+      this.descIndex.set(key, d);
+      this.batch.descs.push({ jobId: s.jobId, name: s.name, kind: s.kind, fn, actorId: s.actorId, resources: s.resources });
+    }
+    if (err) {
+      const remote = err.data?.remoteStack;
+      const stack = typeof remote === "string" && remote ? remote : err.stack;
+      this.batch.errs.push({ i: this.batch.events.length, type: ERROR_TYPES[err.code] ?? err.code, msg: err.message, stack });
+    }
+    this.batch.events.push([s.taskId, s.attempt, state, t, start, created, d]);
+  }
 }
 
 /** A task this worker is running, as the executor reports it at flush time. */
@@ -109,28 +140,29 @@ export class TaskEventBuffer {
   /** Send one report: ended tasks, then still-running and still-pending ones (at most one batch). */
   flush(): void {
     if (this.interval <= 0) return;
-    const out: TaskEventWire[] = [];
+    const b = new BatchBuilder(this.where, this.dropped);
     const n = Math.min(this.ended.length, this.batch);
-    for (let i = 0; i < n; i++) out.push(this.endedWire(this.ended[i]!));
+    for (let i = 0; i < n; i++) {
+      const e = this.ended[i]!;
+      // An owner's end is not "here": it carries no start (the worker that ran it reports that).
+      b.add(e.spec, e.err ? FAILED : FINISHED, e.end, e.owner ? -1 : e.start ?? -1, -1, e.err);
+    }
     this.ended = n === this.ended.length ? [] : this.ended.slice(n);
     for (const r of this.runningTasks()) {
       if (r.reported) continue;
-      if (out.length >= this.batch) break;
+      if (b.size >= this.batch) break;
       r.reported = true;
-      out.push({ ...this.describe(r.spec, "RUNNING", r.start), ...this.here() });
+      b.add(r.spec, RUNNING, r.start, r.start, -1);
     }
     for (const s of this.submittedTasks.values()) {
       if (s.reported) continue;
-      if (out.length >= this.batch) break;
+      if (b.size >= this.batch) break;
       s.reported = true;
-      const ev = this.describe(s.spec, "PENDING_NODE_ASSIGNMENT", s.t);
-      ev.created = s.t;
-      out.push(ev);
+      b.add(s.spec, PENDING, s.t, -1, s.t);
     }
-    if (out.length === 0 && this.dropped === 0) return;
-    const dropped = this.dropped;
+    if (b.size === 0 && this.dropped === 0) return;
     this.dropped = 0;
-    this.sink.send(out, dropped);
+    this.sink.send(b.batch);
   }
 
   /** Send everything (shutdown). */
@@ -141,31 +173,5 @@ export class TaskEventBuffer {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-  }
-
-  private here(): { nodeId: string; workerId: string; pid: number } {
-    return { nodeId: this.where.nodeId, workerId: this.where.workerId, pid: this.where.pid };
-  }
-
-  private describe(s: TaskSpec, state: string, t: number): TaskEventWire {
-    const ev: TaskEventWire = {
-      taskId: s.taskId, attempt: s.attempt, jobId: s.jobId, state, t, name: s.name, kind: s.kind,
-      fn: s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name, resources: s.resources,
-    };
-    if (s.actorId) ev.actorId = s.actorId;
-    return ev;
-  }
-
-  private endedWire(e: Ended): TaskEventWire {
-    const ev = this.describe(e.spec, e.err ? "FAILED" : "FINISHED", e.end);
-    if (!e.owner) Object.assign(ev, this.here(), { start: e.start });
-    if (e.err) {
-      ev.errType = ERROR_TYPES[e.err.code] ?? e.err.code;
-      ev.errMsg = e.err.message;
-      const remote = e.err.data?.remoteStack;
-      const stack = typeof remote === "string" && remote ? remote : e.err.stack;
-      if (stack) ev.errStack = stack;
-    }
-    return ev;
   }
 }

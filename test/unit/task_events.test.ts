@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TaskEventBuffer, type RunningTask } from "../../src/worker/task_events.ts";
-import type { TaskEventWire, TaskSpec } from "../../src/protocol/messages.ts";
+import { TASK_EVENT_STATES, type TaskEventBatch, type TaskSpec } from "../../src/protocol/messages.ts";
 
 const spec = (taskId: string): TaskSpec => ({
   taskId, jobId: "00000001", kind: "normal", fn: { id: "d", name: "square", kind: "function", pkgHash: "p", entry: "e" }, name: "square",
@@ -15,9 +15,26 @@ const spec = (taskId: string): TaskSpec => ({
   owner: { nodeId: "n", host: "127.0.0.1", port: 1, workerId: "w" }, attempt: 0,
 });
 
-function buffer(): { buf: TaskEventBuffer; sent: { events: TaskEventWire[]; dropped: number }[] } {
-  const sent: { events: TaskEventWire[]; dropped: number }[] = [];
-  const buf = new TaskEventBuffer({ send: (events, dropped) => sent.push({ events, dropped }) }, { nodeId: "node1", workerId: "wk", pid: 7 });
+/** A batch's events, read back as the GCS reads them. */
+interface Seen {
+  taskId: string; state: string; t: number; start: number; created: number; fn: string; name: string; resources: Record<string, number>;
+  nodeId?: string; workerId?: string; pid?: number; errType?: string; errStack?: string;
+}
+function decode(b: TaskEventBatch): Seen[] {
+  return b.events.map((raw, i) => {
+    const [taskId, , state, t, start, created, d] = raw as [string, number, number, number, number, number, number];
+    const desc = b.descs[d]!;
+    const here = TASK_EVENT_STATES[state] === "RUNNING" || start >= 0;
+    const err = b.errs.find((e) => e.i === i);
+    return { taskId, state: TASK_EVENT_STATES[state]!, t, start, created, fn: desc.fn, name: desc.name, resources: desc.resources,
+      ...(here && b.where ? b.where : {}), ...(err ? { errType: err.type, errStack: err.stack } : {}) };
+  });
+}
+
+function buffer(): { buf: TaskEventBuffer; sent: { events: Seen[]; dropped: number; descs: number }[] } {
+  const sent: { events: Seen[]; dropped: number; descs: number }[] = [];
+  const buf = new TaskEventBuffer({ send: (b) => { sent.push({ events: decode(b), dropped: b.dropped, descs: b.descs.length }); } },
+    { nodeId: "node1", workerId: "wk", pid: 7 });
   buf.stop();
   return { buf, sent };
 }
@@ -30,7 +47,8 @@ test("owner side: a task done before the report costs nothing; one still pending
   buf.flush();
   assert.deepEqual(sent.flatMap((b) => b.events.map((e) => [e.taskId, e.state])), [["slow", "PENDING_NODE_ASSIGNMENT"]]);
   assert.equal(sent[0]!.events[0]!.fn, "square");
-  assert.equal(typeof sent[0]!.events[0]!.created, "number");
+  assert.ok(sent[0]!.events[0]!.created > 0);
+  assert.equal(sent[0]!.events[0]!.nodeId, undefined, "an owner's event did not happen on the owner's node");
   buf.completed(spec("slow"), [{ id: "slowr0", v: new Uint8Array(1) }]);
   buf.submitted(spec("crashed"));
   buf.completed(spec("crashed"), [{ id: "crashedr0", err: { code: "WORKER_CRASHED", message: "the worker died" } }]);
@@ -48,6 +66,7 @@ test("worker side: one self-describing event per task, RUNNING first for tasks s
   assert.deepEqual({ id: short!.taskId, state: short!.state, start: short!.start, node: short!.nodeId, pid: short!.pid, fn: short!.fn, errType: short!.errType, errStack: short!.errStack },
     { id: "short", state: "FAILED", start: 500, node: "node1", pid: 7, fn: "square", errType: "TASK_EXECUTION_EXCEPTION", errStack: "Error: x\n    at square" });
   assert.deepEqual({ id: long!.taskId, state: long!.state, t: long!.t, worker: long!.workerId }, { id: "long", state: "RUNNING", t: 1000, worker: "wk" });
+  assert.equal(sent[0]!.descs, 1, "both events share one description");
   buf.flush();
   assert.equal(sent.length, 1, "a running task is reported once");
 });
