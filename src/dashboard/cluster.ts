@@ -6,7 +6,7 @@
  * authenticated connection to the GCS and one per raylet, opened on first use.
  */
 import { connect, type Connection } from "../protocol/connection.ts";
-import type { ActorInfo, JobInfo, NodeInfo, Req, Res, TaskRecord } from "../protocol/messages.ts";
+import type { ActorInfo, JobInfo, NodeInfo, Req, Res } from "../protocol/messages.ts";
 import { ConnectionError } from "../common/errors.ts";
 
 type RayletMethod = "raylet.GetStats" | "raylet.GetNodeStats" | "raylet.ListWorkers" | "raylet.ListObjects" |
@@ -17,7 +17,7 @@ export interface ClusterSource {
   actors(): Promise<ActorInfo[]>;
   jobs(): Promise<JobInfo[]>;
   tasks(q: { jobId?: string | undefined; taskId?: string | undefined; limit: number }):
-    Promise<{ tasks: TaskRecord[]; total: number; dropped: number; stateCounts: Record<string, number> }>;
+    Promise<Res<"gcs.GetTaskEvents">>;
   clusterStatus(): Promise<Res<"gcs.GetClusterStatus">>;
   kvGet(ns: string, key: string): Promise<Uint8Array | undefined>;
   kvPut(ns: string, key: string, value: Uint8Array, overwrite: boolean): Promise<boolean>;

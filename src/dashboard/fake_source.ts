@@ -32,7 +32,15 @@ export class FakeClusterSource implements ClusterSource {
     const matching = this.taskList.filter((t) => (q.jobId === undefined || t.jobId === q.jobId) && (q.taskId === undefined || t.taskId === q.taskId));
     const tasks: TaskRecord[] = [];
     for (let i = matching.length - 1; i >= 0 && tasks.length < q.limit; i--) tasks.push(matching[i]!);
-    return { tasks, total: matching.length, dropped: 0, stateCounts };
+    const totals = new Map<string, { jobId: string; fn: string; kind: string; finished: number; failed: number }>();
+    for (const t of matching) {
+      if (t.state !== "FINISHED" && t.state !== "FAILED") continue;
+      const k = `${t.jobId}/${t.kind}/${t.fn}`;
+      let x = totals.get(k);
+      if (!x) totals.set(k, (x = { jobId: t.jobId, fn: t.fn, kind: t.kind, finished: 0, failed: 0 }));
+      if (t.state === "FINISHED") x.finished++; else x.failed++;
+    }
+    return { tasks, total: matching.length, dropped: 0, stateCounts, totals: [...totals.values()] };
   }
 
   async clusterStatus(): Promise<Res<"gcs.GetClusterStatus">> { return { nodes: this.nodeList, demands: [] }; }

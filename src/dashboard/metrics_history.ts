@@ -56,7 +56,8 @@ export class MetricsHistoryStore {
       }
       const c = tasks.stateCounts;
       const now = Date.now();
-      const finished = c.FINISHED ?? 0, failed = c.FAILED ?? 0;
+      let finished = 0, failed = 0;
+      for (const t of tasks.totals) { finished += t.finished; failed += t.failed; }
       const dt = this.last ? (now - this.last.t) / 1000 : 0;
       const rate = (cur: number, prev: number | undefined): number => (dt > 0 && prev !== undefined ? Math.max(0, cur - prev) / dt : 0);
       const v: Record<MetricName, number> = {

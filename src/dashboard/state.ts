@@ -215,19 +215,48 @@ export async function jobStates(ctx: StateContext): Promise<JobDetails[]> {
 
 // ----------------------------------------------------------------------------- summaries, timeline
 
-export function summarizeTasks(records: TaskRecord[], dropped: number): TaskSummary {
+export interface TaskTotal { jobId: string; fn: string; kind: string; finished: number; failed: number }
+
+/**
+ * Counts by function and state. Current states (pending, running) come from the task records;
+ * FINISHED and FAILED come from the exact per-function totals when given (records are sampled
+ * under floods of tiny tasks, see worker/task_events.ts), else from the records.
+ */
+export function summarizeTasks(records: TaskRecord[], dropped: number, totals?: TaskTotal[]): TaskSummary {
   const summary: TaskSummary["summary"] = {};
-  let actorTasks = 0, actorScheduled = 0;
+  const entry = (fn: string, kind: string): TaskSummary["summary"][string] =>
+    (summary[fn] ??= { func_or_class_name: fn, type: TASK_TYPE[kind] ?? "NORMAL_TASK", state_counts: {} });
   for (const r of records) {
-    const type = TASK_TYPE[r.kind] ?? "NORMAL_TASK";
-    if (type === "ACTOR_TASK") actorTasks++;
-    if (type === "ACTOR_CREATION_TASK") actorScheduled++;
-    const e = (summary[r.fn] ??= { func_or_class_name: r.fn, type, state_counts: {} });
     const st = r.state as TaskStateName;
+    if (totals && (st === "FINISHED" || st === "FAILED")) { entry(r.fn, r.kind); continue; }
+    const e = entry(r.fn, r.kind);
     e.state_counts[st] = (e.state_counts[st] ?? 0) + 1;
   }
-  return { summary, total_tasks: records.length, total_actor_tasks: actorTasks, total_actor_scheduled: actorScheduled,
+  for (const t of totals ?? []) {
+    const e = entry(t.fn, t.kind);
+    if (t.finished) e.state_counts.FINISHED = (e.state_counts.FINISHED ?? 0) + t.finished;
+    if (t.failed) e.state_counts.FAILED = (e.state_counts.FAILED ?? 0) + t.failed;
+  }
+  let total = 0, actorTasks = 0, actorScheduled = 0;
+  for (const e of Object.values(summary)) {
+    const n = Object.values(e.state_counts).reduce((a, b) => a + (b ?? 0), 0);
+    total += n;
+    if (e.type === "ACTOR_TASK") actorTasks += n;
+    if (e.type === "ACTOR_CREATION_TASK") actorScheduled += n;
+  }
+  return { summary, total_tasks: total, total_actor_tasks: actorTasks, total_actor_scheduled: actorScheduled,
     summary_by: "func_name", num_dropped_events: dropped };
+}
+
+/** Cluster-wide tasks by state: current states from the records, ended ones from the exact totals. */
+export function tasksByState(stateCounts: Record<string, number>, totals: TaskTotal[]): Partial<Record<TaskStateName, number>> {
+  const out: Partial<Record<TaskStateName, number>> = {};
+  for (const [k, v] of Object.entries(stateCounts)) if (k !== "FINISHED" && k !== "FAILED") out[k as TaskStateName] = v;
+  let finished = 0, failed = 0;
+  for (const t of totals) { finished += t.finished; failed += t.failed; }
+  if (finished) out.FINISHED = finished;
+  if (failed) out.FAILED = failed;
+  return out;
 }
 
 export function summarizeActors(actors: ActorState[]): ActorSummary {
@@ -387,11 +416,12 @@ const JOB_KEYS = ["job_id", "submission_id", "status", "type", "entrypoint", "dr
 
 function ok(json: unknown): Response { return { status: 200, json }; }
 
-async function taskRecords(ctx: StateContext, q: URLSearchParams, filters: StateFilter[], limit: number): Promise<{ records: TaskRecord[]; total: number; dropped: number }> {
+async function taskRecords(ctx: StateContext, q: URLSearchParams, filters: StateFilter[], limit: number):
+  Promise<{ records: TaskRecord[]; total: number; dropped: number; totals: TaskTotal[] }> {
   const jobFilter = filters.find((f) => f.key === "job_id" && f.predicate === "=");
   const fetchAll = filters.length > 0 || q.get("all") !== null;
   const r = await ctx.source.tasks({ jobId: jobFilter?.value, limit: fetchAll ? Number.MAX_SAFE_INTEGER : limit });
-  return { records: r.tasks, total: r.total, dropped: r.dropped };
+  return { records: r.tasks, total: r.total, dropped: r.dropped, totals: r.totals };
 }
 
 export function registerStateRoutes(server: DashboardServer, ctx: StateContext): void {
@@ -421,9 +451,11 @@ export function registerStateRoutes(server: DashboardServer, ctx: StateContext):
 
   server.route("GET", "/api/v0/tasks/summarize", async (req) => {
     const filters = parseFilters(req.query);
-    const { records, dropped } = await taskRecords(ctx, req.query, filters, Number.MAX_SAFE_INTEGER);
+    const { records, dropped, totals } = await taskRecords(ctx, req.query, filters, Number.MAX_SAFE_INTEGER);
     const rows = applyFilters(records.map((r) => ({ ...taskState(r, false), _r: r })), filters, TASK_KEYS);
-    return ok(envelope({ node_id_to_summary: { cluster: summarizeTasks(rows.map((x) => x._r), dropped) } }));
+    // Exact totals apply when the filter is at most one job; other filters count the records only.
+    const exact = filters.every((f) => f.key === "job_id" && f.predicate === "=");
+    return ok(envelope({ node_id_to_summary: { cluster: summarizeTasks(rows.map((x) => x._r), dropped, exact ? totals : undefined) } }));
   });
   server.route("GET", "/api/v0/actors/summarize", async () =>
     ok(envelope({ node_id_to_summary: { cluster: summarizeActors((await source.actors()).map(actorState)) } })));
@@ -487,7 +519,7 @@ export function registerStateRoutes(server: DashboardServer, ctx: StateContext):
       session_name: ctx.sessionName, stingray_version: ctx.version, head_ip: head?.ip ?? "", nodes_alive: alive, nodes_dead: dead,
       resources_total: total, resources_available: avail, demands: status.demands,
       jobs_by_status: count(jobs.map((j) => j.status)), actors_by_state: count(actors.map((a) => ACTOR_STATE[a.state])),
-      tasks_by_state: tasks.stateCounts as ClusterStatus["tasks_by_state"],
+      tasks_by_state: tasksByState(tasks.stateCounts, tasks.totals),
     };
     return ok(body);
   });

@@ -150,7 +150,9 @@ export class GcsServer {
     "gcs.PublishLogs": (batch) => { this.pubsub.publish("logs", batch.jobId, batch); return {}; },
     "gcs.PublishWarning": ({ jobId, message }) => { this.pubsub.publish("warning", jobId, { message }); return {}; },
     "gcs.AddTaskEvents": (batch) => { this.tasks.add(batch); return {}; },
-    "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({ ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts() }),
+    "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({
+      ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts(), totals: this.tasks.totals(jobId),
+    }),
     "gcs.Ping": () => ({ time: Date.now() }),
   };
 

@@ -44,6 +44,8 @@ export class TaskEventStore {
   private byState = new Array<number>(TASK_EVENT_STATES.length).fill(0);
   private descs = new Map<string, TaskDesc>();
   private wheres = new Map<string, Where>();
+  /** Tasks that ended, per job and function: exact, while records are sampled under floods. */
+  private ended = new Map<string, { jobId: string; fn: string; kind: string; finished: number; failed: number }>();
   /** Events dropped by processes (full buffers) plus tasks evicted here. */
   dropped = 0;
 
@@ -55,6 +57,18 @@ export class TaskEventStore {
   add(b: TaskEventBatch): void {
     this.dropped += b.dropped;
     const descs = b.descs.map((d) => this.intern(d));
+    for (const c of b.counts) {
+      const d = descs[c.d];
+      if (!d) throw new ProtocolError(`gcs.AddTaskEvents.counts: description ${c.d} is not in the batch`);
+      const k = `${d.jobId}\u0000${d.kind}\u0000${d.fn}`;
+      let t = this.ended.get(k);
+      if (!t) {
+        if (this.ended.size >= 100_000) continue; // bounded: a cluster with this many functions keeps the first ones
+        this.ended.set(k, (t = { jobId: d.jobId, fn: d.fn, kind: d.kind, finished: 0, failed: 0 }));
+      }
+      t.finished += c.finished;
+      t.failed += c.failed;
+    }
     const where = b.where ? this.internWhere(b.where) : undefined;
     let errAt = b.errs.length ? 0 : -1;
     const n = b.events.length;
@@ -159,6 +173,12 @@ export class TaskEventStore {
       r.err = { type: JOB_FINISHED, msg: "the job's driver exited before this task ended", stack: undefined };
       insertEvent(r.ev, FAILED, t);
     }
+  }
+
+  /** Ended tasks per job and function since the GCS started. */
+  totals(jobId?: string): { jobId: string; fn: string; kind: string; finished: number; failed: number }[] {
+    const all = [...this.ended.values()];
+    return jobId === undefined ? all : all.filter((t) => t.jobId === jobId);
   }
 
   /** How many tasks are in each state now. */

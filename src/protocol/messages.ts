@@ -127,6 +127,8 @@ export const TaskEventBatch = obj({
   where: opt(obj({ nodeId: str, workerId: str, pid: int })),
   events: arr(unknownValue),
   errs: arr(obj({ i: int, type: str, msg: str, stack: opt(str) })),
+  /** Tasks that ended since the last batch, per description: exact even when records were dropped. */
+  counts: arr(obj({ d: int, finished: int, failed: int })),
   dropped: int,
 });
 export type TaskEventBatch = Infer<typeof TaskEventBatch>;
@@ -188,7 +190,9 @@ export const METHODS = {
   "gcs.Published": m(obj({ channel: str, key: str, data: unknownValue }), Ok),
   "gcs.AddTaskEvents": m(TaskEventBatch, Ok),
   "gcs.GetTaskEvents": m(obj({ jobId: opt(str), taskId: opt(str), limit: int }),
-    obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int) })),
+    obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int),
+      /** Every task that ever ended, per job and function (exact; records are sampled under floods). */
+      totals: arr(obj({ jobId: str, fn: str, kind: str, finished: int, failed: int })) })),
   "gcs.Ping": m(Empty, obj({ time: num })),
 
   // Raylet: leases, workers, objects

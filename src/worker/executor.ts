@@ -48,9 +48,9 @@ interface Queued {
   /** Made on first use (reading the task's signal, or cancelling it): most tasks never need one. */
   abort: AbortController | undefined;
   started: boolean;
-  /** When it started running (task events), and whether that was reported yet. */
-  start?: number;
-  reported?: boolean;
+  /** When it started running (task events; 0: not yet), and whether that was reported yet. */
+  start: number;
+  reported: boolean;
 }
 
 type Reply = { returns: ReturnValue[] };
@@ -80,7 +80,7 @@ export class Executor {
    */
   push(spec: TaskSpec, conn: Connection): Reply | Promise<Reply> {
     if (this.queue.length === 0 && this.running < this.concurrency()) {
-      const q: Queued = { spec, conn, resolve: noResolve, abort: undefined, started: true };
+      const q: Queued = { spec, conn, resolve: noResolve, abort: undefined, started: true, start: 0, reported: false };
       this.byTask.set(spec.taskId, q);
       this.running++;
       const r = this.run(q);
@@ -88,7 +88,7 @@ export class Executor {
       return r.then((x) => { this.finished(q); return x; });
     }
     return new Promise((resolve) => {
-      const q: Queued = { spec, conn, resolve, abort: undefined, started: false };
+      const q: Queued = { spec, conn, resolve, abort: undefined, started: false, start: 0, reported: false };
       this.byTask.set(spec.taskId, q);
       this.queue.push(q);
       this.drain();
@@ -98,7 +98,7 @@ export class Executor {
   /** Tasks running now (for task events: long tasks are reported as RUNNING). */
   *runningTasks(): Iterable<{ spec: TaskSpec; start: number; reported: boolean }> {
     for (const q of this.byTask.values()) {
-      if (q.started && q.start !== undefined) yield q as Queued & { start: number; reported: boolean };
+      if (q.started && q.start > 0) yield q;
     }
   }
 

@@ -11,9 +11,11 @@
  *  - the owner sends PENDING only for tasks still waiting at report time (with their creation
  *    time), and a terminal event only for failures the worker cannot report (crash, cancellation,
  *    a failed dependency) or for tasks it had already reported as pending.
- * Recording on the hot path only stores references. Buffers are bounded (`task_events_max_buffer`)
- * and each report is capped (`task_events_send_batch_size`): under a flood of tiny tasks the excess
- * is dropped and counted (the state API reports the count) instead of slowing tasks down.
+ * Records are budgeted: at most `task_events_max_per_report` per interval and process. Under a
+ * flood of tiny tasks the rest are dropped and counted (the state API reports the count) — kept,
+ * they cost more CPU than the tasks (measured: +60% CPU per no-op task with 10,000 per second).
+ * What stays exact is the count of tasks that ended, per function: a counter per function, sent
+ * as deltas with each report.
  */
 import { TASK_EVENT_STATES, type ReturnValue, type TaskEventBatch, type TaskSpec } from "../protocol/messages.ts";
 import { configOnce } from "../common/config.ts";
@@ -46,18 +48,26 @@ class BatchBuilder {
   readonly batch: TaskEventBatch;
   private descIndex = new Map<string, number>();
   constructor(where: TaskEventBatch["where"], dropped: number) {
-    this.batch = { descs: [], where, events: [], errs: [], dropped };
+    this.batch = { descs: [], where, events: [], errs: [], counts: [], dropped };
   }
   get size(): number { return this.batch.events.length; }
-  add(s: TaskSpec, state: number, t: number, start: number, created: number, err?: WireErr): void {
-    const fn = s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name;
-    const key = `${s.jobId}\0${s.kind}\0${fn}\0${s.name}\0${s.actorId ?? ""}`;
+  private desc(s: TaskRef, withActor: boolean): number {
+    const fn = s.fn;
+    const actorId = withActor ? s.actorId : undefined;
+    const key = `${s.jobId}\0${s.kind}\0${fn}\0${s.name}\0${actorId ?? ""}`;
     let d = this.descIndex.get(key);
     if (d === undefined) {
       d = this.batch.descs.length;
       this.descIndex.set(key, d);
-      this.batch.descs.push({ jobId: s.jobId, name: s.name, kind: s.kind, fn, actorId: s.actorId, resources: s.resources });
+      this.batch.descs.push({ jobId: s.jobId, name: s.name, kind: s.kind, fn, actorId, resources: s.resources });
     }
+    return d;
+  }
+  count(s: TaskRef, finished: number, failed: number): void {
+    this.batch.counts.push({ d: this.desc(s, false), finished, failed });
+  }
+  add(s: TaskRef, state: number, t: number, start: number, created: number, err?: WireErr): void {
+    const d = this.desc(s, true);
     if (err) {
       const remote = err.data?.remoteStack;
       const stack = typeof remote === "string" && remote ? remote : err.stack;
@@ -67,11 +77,31 @@ class BatchBuilder {
   }
 }
 
+function fnName(s: TaskSpec): string {
+  return s.kind === "actor_task" && s.method ? `${s.fn.name}.${s.method}` : s.fn.name;
+}
+
+/**
+ * What a report needs of a task. Ended tasks keep this instead of their spec: a spec's arguments
+ * may be views into the network buffer they arrived in, and keeping them would keep those alive.
+ */
+interface TaskRef {
+  taskId: string; attempt: number; jobId: string; kind: string; name: string; fn: string; actorId: string | undefined;
+  resources: Record<string, number>;
+}
+
+function refOf(s: TaskSpec): TaskRef {
+  return { taskId: s.taskId, attempt: s.attempt, jobId: s.jobId, kind: s.kind, name: s.name, fn: fnName(s), actorId: s.actorId, resources: s.resources };
+}
+
+/** Ended tasks of one function (or method) since the last report. */
+interface Counter { ref: TaskRef; finished: number; failed: number }
+
 /** A task this worker is running, as the executor reports it at flush time. */
 export interface RunningTask { spec: TaskSpec; start: number; reported: boolean }
 
 interface Submitted { spec: TaskSpec; t: number; reported: boolean }
-interface Ended { spec: TaskSpec; start: number | undefined; end: number; err: WireErr | undefined; owner: boolean }
+interface Ended { ref: TaskRef; start: number | undefined; end: number; err: WireErr | undefined; owner: boolean }
 
 export class TaskEventBuffer {
   /** Owner side: tasks submitted and not yet completed, by task id. */
@@ -79,8 +109,12 @@ export class TaskEventBuffer {
   private ended: Ended[] = [];
   private dropped = 0;
   private readonly max = configOnce("task_events_max_buffer");
-  private readonly batch = configOnce("task_events_send_batch_size");
+  private readonly budget = configOnce("task_events_max_per_report");
   private readonly interval = configOnce("task_events_report_interval_ms");
+  /** Records this process may still make before the next report. */
+  private tokens = this.budget;
+  /** Per function descriptor, per method ("" for functions). */
+  private counters = new Map<object, Map<string, Counter>>();
   private timer: NodeJS.Timeout | undefined;
   private sink: TaskEventSink;
   private where: { nodeId: string; workerId: string; pid: number };
@@ -101,7 +135,8 @@ export class TaskEventBuffer {
   /** Owner: a task was submitted. */
   submitted(spec: TaskSpec): void {
     if (this.interval <= 0) return;
-    if (this.submittedTasks.size >= this.max) { this.dropped++; return; }
+    if (this.tokens <= 0 || this.submittedTasks.size >= this.max) { this.dropped++; return; }
+    this.tokens--;
     this.submittedTasks.set(spec.taskId, { spec, t: Date.now(), reported: false });
   }
 
@@ -115,8 +150,11 @@ export class TaskEventBuffer {
     const s = this.submittedTasks.get(spec.taskId);
     if (s) this.submittedTasks.delete(spec.taskId);
     const err = returns?.[0]?.err;
+    // Failures no worker reports (a crash, a failed dependency) count here; a cancellation is
+    // counted by the worker when it was running, and not at all when it never started.
+    if (err && err.code !== "TASK_ERROR" && err.code !== "TASK_CANCELLED") this.countEnd(spec, true);
     if (!s?.reported && (!err || err.code === "TASK_ERROR")) return;
-    this.end({ spec, start: undefined, end: Date.now(), err, owner: true });
+    this.end(spec, undefined, err, true, s !== undefined);
   }
 
   /** Owner: the task with this id is over (actor creations, known by the actor's state). */
@@ -128,47 +166,67 @@ export class TaskEventBuffer {
   /** Worker: a task ran here from `start` until now. */
   executed(spec: TaskSpec, start: number, returns: ReturnValue[]): void {
     if (this.interval <= 0) return;
-    this.end({ spec, start, end: Date.now(), err: returns[0]?.err, owner: false });
+    const err = returns[0]?.err;
+    this.countEnd(spec, err !== undefined);
+    this.end(spec, start, err, false, false);
     if (spec.kind === "actor_create") this.flush(); // its worker may be killed soon after; report it now
   }
 
-  private end(e: Ended): void {
-    if (this.ended.length >= this.max) { this.dropped++; return; }
-    this.ended.push(e);
+  private countEnd(spec: TaskSpec, failed: boolean): void {
+    let byMethod = this.counters.get(spec.fn);
+    if (!byMethod) this.counters.set(spec.fn, (byMethod = new Map()));
+    const m = spec.kind === "actor_task" ? spec.method ?? "" : spec.kind === "actor_create" ? "\0create" : "";
+    let c = byMethod.get(m);
+    if (!c) byMethod.set(m, (c = { ref: refOf(spec), finished: 0, failed: 0 }));
+    if (failed) c.failed++; else c.finished++;
+  }
+
+  /** Keep an end record if the budget allows (an end of a task already reported as pending always is kept). */
+  private end(spec: TaskSpec, start: number | undefined, err: WireErr | undefined, owner: boolean, alreadyReported: boolean): void {
+    if (!alreadyReported) {
+      if (this.tokens <= 0) { this.dropped++; return; }
+      this.tokens--;
+    }
+    this.ended.push({ ref: refOf(spec), start, end: Date.now(), err, owner });
   }
 
   /** Send one report: ended tasks, then still-running and still-pending ones (at most one batch). */
   flush(): void {
     if (this.interval <= 0) return;
     const b = new BatchBuilder(this.where, this.dropped);
-    const n = Math.min(this.ended.length, this.batch);
-    for (let i = 0; i < n; i++) {
-      const e = this.ended[i]!;
+    this.tokens = this.budget;
+    for (const e of this.ended) {
       // An owner's end is not "here": it carries no start (the worker that ran it reports that).
-      b.add(e.spec, e.err ? FAILED : FINISHED, e.end, e.owner ? -1 : e.start ?? -1, -1, e.err);
+      b.add(e.ref, e.err ? FAILED : FINISHED, e.end, e.owner ? -1 : e.start ?? -1, -1, e.err);
     }
-    this.ended = n === this.ended.length ? [] : this.ended.slice(n);
+    this.ended = [];
     for (const r of this.runningTasks()) {
       if (r.reported) continue;
-      if (b.size >= this.batch) break;
+      if (b.size >= this.budget) break;
       r.reported = true;
-      b.add(r.spec, RUNNING, r.start, r.start, -1);
+      b.add(refOf(r.spec), RUNNING, r.start, r.start, -1);
     }
     for (const s of this.submittedTasks.values()) {
       if (s.reported) continue;
-      if (b.size >= this.batch) break;
+      if (b.size >= 2 * this.budget) break;
       s.reported = true;
-      b.add(s.spec, PENDING, s.t, -1, s.t);
+      b.add(refOf(s.spec), PENDING, s.t, -1, s.t);
     }
-    if (b.size === 0 && this.dropped === 0) return;
+    for (const byMethod of this.counters.values()) {
+      for (const c of byMethod.values()) {
+        if (c.finished === 0 && c.failed === 0) continue;
+        b.count(c.ref, c.finished, c.failed);
+        c.finished = 0;
+        c.failed = 0;
+      }
+    }
+    if (b.size === 0 && b.batch.counts.length === 0 && this.dropped === 0) return;
     this.dropped = 0;
     this.sink.send(b.batch);
   }
 
   /** Send everything (shutdown). */
-  flushAll(): void {
-    do this.flush(); while (this.ended.length);
-  }
+  flushAll(): void { this.flush(); }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);

@@ -44,7 +44,7 @@ const ev = (taskId: string, state: string, t: number, extra: Partial<Ev> = {}): 
 /** One batch per distinct reporter (events with a node are the executing worker's). */
 function batch(events: Ev[], dropped = 0): TaskEventBatch {
   const descs: TaskEventBatch["descs"] = [];
-  const b: TaskEventBatch = { descs, events: [], errs: [], dropped };
+  const b: TaskEventBatch = { descs, events: [], errs: [], counts: [], dropped };
   for (const e of events) {
     const fn = e.fn ?? e.name ?? "f";
     descs.push({ jobId: e.jobId ?? "00000001", name: e.name ?? fn, kind: e.kind ?? "normal", fn, actorId: e.actorId, resources: e.resources ?? { CPU: 1 } });
@@ -105,7 +105,7 @@ test("a malformed event is a ProtocolError naming it; the events before it are k
   b.events.push(["bad", 0, 99, 1, -1, -1, 0]);
   assert.throws(() => s.add(b), /events\[1\]: expected \[taskId, attempt, state/);
   assert.equal(s.query({ taskId: "ok", limit: 1 }).tasks[0]!.state, "RUNNING");
-  assert.throws(() => s.add({ descs: [], events: [["x", 0, 3, 1, -1, -1, 5]], errs: [], dropped: 0 }), /events\[0\]/, "a desc index out of range");
+  assert.throws(() => s.add({ descs: [], events: [["x", 0, 3, 1, -1, -1, 5]], errs: [], counts: [], dropped: 0 }), /events\[0\]/, "a desc index out of range");
 });
 
 test("the task table keeps the newest tasks, counts evictions and dropped events, filters by job", () => {
@@ -133,6 +133,10 @@ test("task summaries count states per function; the timeline has one complete ev
   assert.equal(sum.total_tasks, 3);
   assert.equal(sum.total_actor_tasks, 1);
   assert.equal(sum.num_dropped_events, 4);
+  // Exact totals (records are sampled under floods) replace the records' FINISHED/FAILED counts.
+  const withTotals = summarizeTasks(recs, 0, [{ jobId: "00000001", fn: "f", kind: "normal", finished: 5000, failed: 7 }]);
+  assert.deepEqual(withTotals.summary.f!.state_counts, { FINISHED: 5000, FAILED: 7 });
+  assert.equal(withTotals.total_tasks, 5008);
   const failed = taskState(recs.find((r) => r.taskId === "b")!, true);
   assert.equal(failed.error_type, "TASK_EXECUTION_EXCEPTION");
   assert.match(failed.error_stack!, /Error: boom/);

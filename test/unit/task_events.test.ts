@@ -71,15 +71,21 @@ test("worker side: one self-describing event per task, RUNNING first for tasks s
   assert.equal(sent.length, 1, "a running task is reported once");
 });
 
-test("buffers are bounded and reports capped; drops are counted", () => {
-  const { buf, sent } = buffer();
+test("records are budgeted per report; per-function counts of ended tasks stay exact", () => {
+  const sent: TaskEventBatch[] = [];
+  const buf = new TaskEventBuffer({ send: (b) => { sent.push(b); } }, { nodeId: "node1", workerId: "wk", pid: 7 });
+  buf.stop();
   const s = spec("t");
-  const n = 100_000 + 5; // task_events_max_buffer is 100,000
-  for (let i = 0; i < n; i++) buf.executed(s, 1, []);
+  const n = 10_005; // task_events_max_per_report is 2,000
+  for (let i = 0; i < n; i++) buf.executed(s, 1, i % 5 === 0 ? [{ id: "x", err: { code: "TASK_ERROR", message: "boom" } }] : []);
   buf.flush();
-  assert.equal(sent[0]!.events.length, 10_000, "one report carries at most task_events_send_batch_size events");
-  assert.equal(sent[0]!.dropped, 5);
-  buf.flushAll();
-  assert.equal(sent.reduce((a, b) => a + b.events.length, 0), 100_000);
-  assert.equal(sent.reduce((a, b) => a + b.dropped, 0), 5);
+  assert.equal(sent[0]!.events.length, 2_000, "at most task_events_max_per_report records per report");
+  assert.equal(sent[0]!.dropped, n - 2_000);
+  assert.deepEqual(sent[0]!.counts.map((c) => [sent[0]!.descs[c.d]!.fn, c.finished, c.failed]), [["square", n - 2001, 2001]]);
+  buf.flush();
+  assert.equal(sent.length, 1, "nothing new: no report");
+  buf.executed(s, 1, []);
+  buf.flush();
+  assert.deepEqual(sent[1]!.counts.map((c) => [c.finished, c.failed]), [[1, 0]], "counts are sent as deltas");
+  assert.equal(sent[1]!.events.length, 1, "the budget is refilled at each report");
 });
