@@ -18,9 +18,7 @@ import { unpackPackage } from "./packages.ts";
 import type { JobDetails, JobStatus } from "./api_types.ts";
 import { STINGRAY_ROOT } from "../worker/code/source.ts";
 
-/** KV namespaces of the job API in the GCS. */
-export const JOBS_NS = "jobs";
-export const PACKAGES_NS = "packages";
+import { JOBS_NS, PACKAGES_NS } from "./job_keys.ts";
 /**
  * Runs the entrypoint under a small shell that kills the whole job (its process group) when the
  * supervisor process disappears, even by SIGKILL: a job never outlives its supervisor (Ray sets

@@ -16,14 +16,14 @@ import { TERMINAL_JOB_STATUSES } from "./api_types.ts";
 import type { ClusterSource } from "./cluster.ts";
 import { HttpError, sse, type DashboardServer } from "./server.ts";
 import { MAX_PACKAGE_BYTES, PACKAGE_NAME_RE } from "./packages.ts";
-import { JOBS_NS, PACKAGES_NS, type JobSupervisor, type RunResult } from "./job_supervisor.ts";
+import { JOBS_NS, PACKAGES_NS } from "./job_keys.ts";
+import type { JobSupervisor, RunResult } from "./job_supervisor.ts";
 import type { CoreWorker } from "../worker/core_worker.ts";
-import { builtinClass } from "../worker/function_manager.ts";
-import { ActorHandleBase, makeActorHandle } from "../worker/handles.ts";
 import type { ActorHandle } from "../api/remote.ts";
-import { get, kill } from "../api/index.ts";
-import type { FunctionDescriptorWire } from "../protocol/messages.ts";
 import { logger } from "../common/log.ts";
+
+/** The worker runtime, loaded on the first job request (the dashboard starts faster without it). */
+const jobDriver = (): Promise<typeof import("./job_driver.ts")> => import("./job_driver.ts");
 
 const log = logger("jobs");
 export const SUPERVISOR_NAMESPACE = "_stingray_jobs";
@@ -123,14 +123,10 @@ export class JobManager {
       const head = (await this.source.nodes()).find((n) => n.isHead && n.state === "ALIVE");
       if (head) strategy = { type: "NODE_AFFINITY", nodeId: head.nodeId, soft: true };
     }
-    const d = builtinClass("JobSupervisor");
-    const actorId = cw.createActor(d, [{
+    const { createSupervisor, get, kill } = await jobDriver();
+    const handle = createSupervisor(cw, {
       submissionId: id, entrypoint: job.entrypoint, workingDir: job.runtime_env.working_dir, envVars: job.runtime_env.env_vars ?? {},
-    }], {
-      className: "JobSupervisor", resources, name: supervisorName(id), namespace: SUPERVISOR_NAMESPACE, detached: true,
-      maxRestarts: 0, maxTaskRetries: 0, maxConcurrency: 64, envVars: undefined, strategy,
-    });
-    const handle = makeActorHandle(new ActorHandleBase(actorId, "JobSupervisor", d.descriptor as FunctionDescriptorWire, 0)) as ActorHandle<JobSupervisor>;
+    }, { name: supervisorName(id), namespace: SUPERVISOR_NAMESPACE, resources, strategy });
     this.supervisors.set(id, handle);
     const done = handle.run.remote();
     void (get(done) as Promise<RunResult>).then(
@@ -155,17 +151,14 @@ export class JobManager {
       await this.patch(sid, { status: "STOPPED", message: "stopped (its supervisor was no longer reachable)", end_time: Date.now() }, true);
       return { stopped: true };
     }
-    await get(handle.stop.remote());
+    await (await jobDriver()).get(handle.stop.remote());
     return { stopped: true };
   }
 
   /** A supervisor this process did not start (the dashboard restarted): found by its name. */
   private async findSupervisor(id: string): Promise<ActorHandle<JobSupervisor> | undefined> {
     const cw = await this.driver();
-    const info = await cw.getActorInfo(supervisorName(id), SUPERVISOR_NAMESPACE);
-    if (!info || info.state === "DEAD") return undefined;
-    const d = builtinClass("JobSupervisor");
-    return makeActorHandle(new ActorHandleBase(info.actorId, "JobSupervisor", d.descriptor as FunctionDescriptorWire, 0)) as ActorHandle<JobSupervisor>;
+    return (await jobDriver()).findSupervisor(cw, supervisorName(id), SUPERVISOR_NAMESPACE);
   }
 
   async delete(id: string): Promise<JobDeleteResponse> {

@@ -14,11 +14,8 @@ import { MetricsHistoryStore } from "./metrics_history.ts";
 import { staticFiles, WEB_UI_DIR } from "./static.ts";
 import { daemonOptions, daemonToken, onShutdown, signalReady } from "../node/daemon.ts";
 import { packageVersion } from "../node/launcher.ts";
-import { connect } from "../protocol/connection.ts";
-import { CoreWorker } from "../worker/core_worker.ts";
-import { setRuntime } from "../worker/runtime.ts";
-import { randomId } from "../common/ids.ts";
 import { logger } from "../common/log.ts";
+import type { CoreWorker } from "../worker/core_worker.ts";
 
 interface Options {
   host: string; port: number; sessionDir: string; watchParent: boolean; allowedHosts?: string[];
@@ -57,16 +54,10 @@ function driver(): Promise<CoreWorker> {
       if (!head) await new Promise((r) => setTimeout(r, 100));
     }
     if (!head) throw new Error("the head node's raylet did not register");
-    const workerId = randomId(12);
-    const raylet = await connect({ host: head.ip, port: head.port, token, role: "driver", id: workerId, retryMs: 5000 });
-    const namespace = `${INTERNAL_NAMESPACE_PREFIX}_dashboard`;
-    const { jobId } = await gcs.request("gcs.RegisterJob", { namespace, driverPid: process.pid, driverIp: opts.nodeIp, entrypoint: "dashboard" });
-    const cw = new CoreWorker({
-      mode: "driver", workerId, jobId, namespace, nodeId: head.nodeId, nodeIp: opts.nodeIp, sessionDir: opts.sessionDir, token, gcs, raylet,
-      logToDriver: false,
+    const { startDriver } = await import("./job_driver.ts");
+    const cw = await startDriver({
+      gcs, head, token, namespace: `${INTERNAL_NAMESPACE_PREFIX}_dashboard`, nodeIp: opts.nodeIp, sessionDir: opts.sessionDir,
     });
-    await cw.start();
-    setRuntime(cw);
     return cw;
   })();
   driverP.catch((e: unknown) => { log.error(`the dashboard's driver failed: ${(e as Error).message}`); driverP = undefined; });

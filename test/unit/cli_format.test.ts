@@ -112,6 +112,9 @@ test("stingray dashboard: the ssh command forwards to the head's loopback dashbo
     ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=30", "-L", "127.0.0.1:8265:127.0.0.1:8265", "head"]);
   assert.deepEqual(sshForwardArgs({ host: "h", localPort: 9000, remotePort: 8266, user: "ana", key: "/k", sshPort: 2222 }).slice(5),
     ["-L", "127.0.0.1:9000:127.0.0.1:8266", "-i", "/k", "-p", "2222", "ana@h"]);
+  assert.deepEqual(sshForwardArgs({ host: "h", localPort: 1, remotePort: 2, options: ["StrictHostKeyChecking=accept-new"] }).slice(7, 9),
+    ["-o", "StrictHostKeyChecking=accept-new"]);
+  assert.throws(() => sshForwardArgs({ host: "h", localPort: 1, remotePort: 2, options: ["StrictHostKeyChecking"] }), /KEY=VALUE/);
 });
 
 test("memory and job tables", () => {

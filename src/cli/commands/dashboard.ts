@@ -43,12 +43,18 @@ const FLAGS: FlagSpec = {
   "ssh-user": { type: "string", help: "SSH user (default: your ssh config's)." },
   "ssh-key": { type: "string", help: "SSH private key file." },
   "ssh-port": { type: "string", help: "SSH port on the head (default 22)." },
+  "ssh-option": { type: "string", short: "o", multiple: true, help: "An ssh -o option, KEY=VALUE (repeatable), e.g. -o StrictHostKeyChecking=accept-new." },
   ...HELP_FLAG,
 };
 
 /** The ssh command line that forwards LOCAL on this machine to the head's 127.0.0.1:REMOTE. */
-export function sshForwardArgs(o: { host: string; localPort: number; remotePort: number; user?: string | undefined; key?: string | undefined; sshPort?: number | undefined }): string[] {
+export function sshForwardArgs(o: { host: string; localPort: number; remotePort: number; user?: string | undefined; key?: string | undefined;
+  sshPort?: number | undefined; options?: string[] | undefined }): string[] {
   const args = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=30", "-L", `127.0.0.1:${o.localPort}:127.0.0.1:${o.remotePort}`];
+  for (const opt of o.options ?? []) {
+    if (!/^[A-Za-z]+=./.test(opt)) throw new UsageError(`stingray dashboard: --ssh-option must be KEY=VALUE (an ssh -o option), got ${JSON.stringify(opt)}`);
+    args.push("-o", opt);
+  }
   if (o.key) args.push("-i", o.key);
   if (o.sshPort !== undefined) args.push("-p", String(o.sshPort));
   args.push(o.user ? `${o.user}@${o.host}` : o.host);
@@ -62,7 +68,7 @@ function port(flag: string, v: string | boolean | undefined, fallback: number): 
 }
 
 export async function dashboardCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse("dashboard", argv, FLAGS);
+  const { values: v, positionals, lists } = parse("dashboard", argv, FLAGS);
   if (v.help) {
     process.stdout.write(help("dashboard HEAD_HOST [-p LOCAL_PORT] [--remote-port 8265] [--ssh-user USER] [--ssh-key FILE]",
       "Open a remote head's dashboard on this machine: forwards http://127.0.0.1:LOCAL_PORT to the head's dashboard over SSH\n" +
@@ -78,7 +84,8 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   const localPort = port("port", v.port, 8265);
   const remotePort = port("remote-port", v["remote-port"], 8265);
   const sshPort = v["ssh-port"] === undefined ? undefined : port("ssh-port", v["ssh-port"], 22);
-  const args = sshForwardArgs({ host, localPort, remotePort, user: v["ssh-user"] as string | undefined, key: v["ssh-key"] as string | undefined, sshPort });
+  const args = sshForwardArgs({ host, localPort, remotePort, user: v["ssh-user"] as string | undefined, key: v["ssh-key"] as string | undefined, sshPort,
+    options: lists["ssh-option"] });
   process.stdout.write(`Forwarding the dashboard of ${host} over SSH: ssh ${args.join(" ")}\n` +
     `Dashboard: http://127.0.0.1:${localPort} (log in with the cluster's token: \`stingray get-auth-token\` on the head)\n` +
     `CLI: export STINGRAY_ADDRESS=http://127.0.0.1:${localPort}\n` +
