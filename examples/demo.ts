@@ -25,8 +25,8 @@ async function* countdown(n: number): AsyncGenerator<number> {
 const remoteCountdown = ray.remote(countdown);
 
 const t0 = performance.now();
-await ray.init();
-console.log(`local cluster up in ${(performance.now() - t0).toFixed(0)} ms`);
+const info = await ray.init();
+console.log(`local cluster up in ${(performance.now() - t0).toFixed(0)} ms; dashboard at ${info.dashboardUrl ?? "(off)"} while this runs`);
 
 const refs = [0, 1, 2, 3].map((i) => square.remote(i));
 console.log("squares:", await ray.get(refs));
