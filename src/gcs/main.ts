@@ -14,7 +14,10 @@ const opts = daemonOptions<Options>();
 const kind = opts.storage ?? config("gcs_storage");
 const storage: GcsStorage = kind === "sqlite"
   ? new SqliteStorage(path.join(opts.sessionDir, "gcs.sqlite")) : new MemoryStorage();
-const gcs = new GcsServer({ host: opts.host, port: opts.port, token: daemonToken(opts.sessionDir), storage });
+const gcs = new GcsServer({
+  host: opts.host, port: opts.port, token: daemonToken(opts.sessionDir), storage,
+  serviceDiscoveryFile: path.join(opts.sessionDir, "prom_metrics_service_discovery.json"), sessionName: path.basename(opts.sessionDir),
+});
 try {
   await gcs.start();
 } catch (e) {

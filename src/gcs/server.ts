@@ -11,6 +11,7 @@ import { ActorManager, type ActorClusterClient, type LeaseGrant } from "./actor_
 import { NodeManager } from "./node_manager.ts";
 import { PubSub } from "./pubsub.ts";
 import { TaskEventStore } from "./task_manager.ts";
+import { writeServiceDiscovery } from "./service_discovery.ts";
 import { config } from "../common/config.ts";
 import type { GcsStorage } from "./storage.ts";
 import { logger } from "../common/log.ts";
@@ -26,6 +27,9 @@ export interface GcsOptions {
   token: string;
   storage: GcsStorage;
   tls?: TlsOptions;
+  /** Keep Prometheus's file service discovery here (the head's session directory). */
+  serviceDiscoveryFile?: string | undefined;
+  sessionName?: string | undefined;
 }
 
 
@@ -46,6 +50,7 @@ export class GcsServer {
     this.nodes = new NodeManager(opts.storage, this.pubsub, log);
     this.actors = new ActorManager(this.clusterClient(), opts.storage, log);
     this.nodes.onNodeDead.push((id) => this.actors.onNodeDead(id));
+    this.nodes.onNodeDead.push(() => this.updateServiceDiscovery());
     for (const [k, v] of opts.storage.list("jobs")) {
       const j = v as JobInfo;
       this.jobs.set(k, j);
@@ -88,6 +93,7 @@ export class GcsServer {
       }
       this.nodes.register(node, conn);
       this.actors.retryPending();
+      this.updateServiceDiscovery();
       return { clusterId: this.clusterId };
     },
     "gcs.UnregisterNode": ({ nodeId, reason }) => { this.nodes.markDead(nodeId, reason); return {}; },
@@ -155,6 +161,16 @@ export class GcsServer {
     }),
     "gcs.Ping": () => ({ time: Date.now() }),
   };
+
+  private updateServiceDiscovery(): void {
+    const file = this.opts.serviceDiscoveryFile;
+    if (!file) return;
+    try {
+      writeServiceDiscovery(file, [...this.nodes.nodes.values()].map((n) => n.info), this.opts.sessionName ?? "");
+    } catch (e) {
+      log.warn(`could not write ${file}: ${(e as Error).message}`);
+    }
+  }
 
   private finishJob(jobId: string): void {
     const job = this.jobs.get(jobId);

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { randomId } from "../common/ids.ts";
 import { RuntimeStateError } from "../common/errors.ts";
 import { createSession, writeClusterFile } from "./session.ts";
+import { writeMonitoringConfig } from "../metrics/config_files.ts";
 import { nodeResources, type NodeResourceOptions } from "./resources.ts";
 import { withCompileCache } from "./compile_cache.ts";
 
@@ -87,6 +88,9 @@ export interface HeadOptions extends NodeResourceOptions {
   gcsStorage?: string | undefined;
   /** Start the remote-client server on this port (Ray Client's 10001); off when undefined. */
   clientServerPort?: number | undefined;
+  /** Each node's Prometheus endpoint (0 or undefined: any free port; -1: off). */
+  metricsExportPort?: number | undefined;
+  metricsAllowUnauthenticated?: boolean | undefined;
   /** The dashboard (HTTP, default 127.0.0.1:8265); off when undefined. */
   dashboard?: {
     host: string; port: number; allowedHosts?: string[] | undefined;
@@ -109,6 +113,8 @@ export interface HeadHandle {
 /** Start the head node: GCS and raylet, in parallel. */
 export async function startHead(o: HeadOptions): Promise<HeadHandle> {
   const { sessionDir, token, discard } = createSession(o.tempDir);
+  const metricsPort = o.metricsExportPort === -1 ? undefined : o.metricsExportPort ?? 0;
+  writeMonitoringConfig(sessionDir, { allowUnauthenticated: o.metricsAllowUnauthenticated ?? false });
   const l: LaunchOptions = { sessionDir, token, attached: o.attached };
   const nodeId = randomId(14);
   const host = o.bindHost ?? (o.nodeIp === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0");
@@ -119,6 +125,7 @@ export async function startHead(o: HeadOptions): Promise<HeadHandle> {
     nodeId, nodeIp: o.nodeIp, host, port: o.nodeManagerPort ?? 0, gcsHost: o.nodeIp === "127.0.0.1" ? "127.0.0.1" : o.nodeIp,
     gcsPort: port, sessionDir, isHead: true, resources, labels: o.labels ?? {}, objectStoreMemory,
     minWorkerPort: o.minWorkerPort, maxWorkerPort: o.maxWorkerPort,
+    metricsExportPort: metricsPort, metricsAllowUnauthenticated: o.metricsAllowUnauthenticated,
   }, l);
   const dashP = o.dashboard && startDaemon("dashboard", "dashboard/main.ts", {
     host: o.dashboard.host, port: o.dashboard.port, sessionDir, allowedHosts: o.dashboard.allowedHosts,

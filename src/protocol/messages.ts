@@ -84,6 +84,8 @@ export const NodeInfo = obj({
   nodeId: str, ip: str, hostname: str, port: int, state: oneOf(["ALIVE", "DEAD"] as const),
   resources: Resources, available: Resources, labels: record(str), isHead: bool,
   startTime: num, deathReason: opt(str), objectStoreDir: opt(str), sessionDir: str,
+  /** Where the node's Prometheus endpoint listens (none when metrics export is off). */
+  metricsPort: opt(int),
   /** Ports that processes on this node (workers, drivers) may listen on; any when absent. */
   workerPorts: opt(arr(int)),
 });
@@ -219,7 +221,7 @@ export const METHODS = {
     spilledObjects: int, restoredObjects: int, available: Resources, total: Resources })),
   /** The host's live figures (CPU, memory, disk) for the dashboard. */
   "raylet.GetNodeStats": m(Empty, obj({ cpuCount: int, cpuUtilization: num, loadAvg: arr(num), memTotal: num,
-    memUsed: num, diskTotal: num, diskUsed: num })),
+    memUsed: num, diskTotal: num, diskUsed: num, netSent: num, netReceived: num })),
   "raylet.ListWorkers": m(Empty, obj({ workers: arr(obj({ workerId: str, pid: int, state: str, jobId: str,
     actorId: opt(str), startTime: num })) })),
   "raylet.ListObjects": m(obj({ limit: int }), obj({ total: int, objects: arr(obj({ id: str, size: int, owner: str,

@@ -15,6 +15,23 @@ export interface SysStats {
   memUsed: number;
   diskTotal: number;
   diskUsed: number;
+  /** Bytes through the host's network interfaces since boot (loopback excluded). */
+  netSent: number;
+  netReceived: number;
+}
+
+function netBytes(): { sent: number; received: number } {
+  let sent = 0, received = 0;
+  try {
+    for (const line of fs.readFileSync("/proc/net/dev", "utf8").split("\n").slice(2)) {
+      const [name, rest] = line.split(":");
+      if (!rest || name!.trim() === "lo") continue;
+      const f = rest.trim().split(/\s+/).map(Number);
+      received += f[0] ?? 0;
+      sent += f[8] ?? 0;
+    }
+  } catch { /* not Linux */ }
+  return { sent, received };
 }
 
 interface CpuSample { busy: number; total: number }
@@ -63,9 +80,10 @@ export class NodeStatsSampler {
       diskUsed = (s.blocks - s.bfree) * s.bsize;
     } catch { /* directory gone */ }
     const memTotal = os.totalmem();
+    const net = netBytes();
     return {
       cpuCount: os.availableParallelism(), cpuUtilization: this.lastUtil, loadAvg: os.loadavg(),
-      memTotal, memUsed: memTotal - memAvailable(), diskTotal, diskUsed,
+      memTotal, memUsed: memTotal - memAvailable(), diskTotal, diskUsed, netSent: net.sent, netReceived: net.received,
     };
   }
 }

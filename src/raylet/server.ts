@@ -23,6 +23,7 @@ import { fits, resourceKey } from "../common/resources.ts";
 import { matchesLabels } from "../common/labels.ts";
 import { NodeStatsSampler } from "./node_stats.ts";
 import { readLogSlice } from "./logs.ts";
+import { NodeMetricsExport } from "./metrics.ts";
 
 const log = logger("raylet");
 const WORKER_MAIN = fileURLToPath(new URL("../worker/main.ts", import.meta.url));
@@ -43,6 +44,10 @@ export interface RayletOptions {
   objectStoreDir?: string;
   minWorkerPort?: number;
   maxWorkerPort?: number;
+  /** Serve Prometheus metrics on this port (0: any free port); off when undefined. */
+  metricsExportPort?: number | undefined;
+  /** Serve metrics without the cluster token. */
+  metricsAllowUnauthenticated?: boolean | undefined;
 }
 
 interface Lease {
@@ -109,11 +114,24 @@ export class Raylet {
       role: "raylet", id: this.opts.nodeId, retryMs: config("connect_timeout_ms") });
     this.accept(this.gcs);
     this.gcs.on("close", () => { void this.gcsLost(); });
+    if (this.opts.metricsExportPort !== undefined) {
+      this.metrics = new NodeMetricsExport({
+        sessionName: path.basename(this.opts.sessionDir), nodeId: this.opts.nodeId, nodeIp: this.opts.nodeIp, isHead: this.opts.isHead,
+        store: this.store, workers: () => this.pool.workers.values(), leases: () => this.leases.size,
+        pendingLeases: () => this.scheduler.queued, infeasibleShapes: () => this.infeasible.size,
+        total: () => this.scheduler.total, available: () => this.scheduler.available, gcs: () => this.gcs,
+      }, {
+        host: this.opts.host, port: this.opts.metricsExportPort, token: this.opts.token,
+        allowUnauthenticated: this.opts.metricsAllowUnauthenticated ?? false, sessionDir: this.opts.sessionDir,
+      });
+      await this.metrics.start();
+    }
     const node: NodeInfo = {
       nodeId: this.opts.nodeId, ip: this.opts.nodeIp, hostname: os.hostname(), port: this.port, state: "ALIVE",
       resources: this.scheduler.total, available: { ...this.scheduler.available }, labels: this.opts.labels,
       isHead: this.opts.isHead, startTime: Date.now(), objectStoreDir: this.store.dir, sessionDir: this.opts.sessionDir,
       workerPorts: this.opts.minWorkerPort && this.opts.maxWorkerPort ? [this.opts.minWorkerPort, this.opts.maxWorkerPort] : undefined,
+      metricsPort: this.metrics?.port,
     };
     this.nodeInfo = node;
     await this.gcs.request("gcs.RegisterNode", { node });
@@ -129,6 +147,7 @@ export class Raylet {
   }
 
   private nodeInfo: NodeInfo | undefined;
+  private metrics: NodeMetricsExport | undefined;
 
   /**
    * The GCS connection dropped (head restarting, network blip): keep retrying for
@@ -165,6 +184,7 @@ export class Raylet {
     this.pool.killAll();
     this.pool.cancelWaiters(new ConnectionError("the node is shutting down"));
     this.store.destroy();
+    await this.metrics?.stop();
     this.gcs?.close();
     await this.rpc?.close();
   }

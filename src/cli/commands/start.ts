@@ -34,7 +34,8 @@ export const START_FLAGS: FlagSpec = {
   "dashboard-port": { type: "string", help: "Dashboard port (default 8265)." },
   "dashboard-allowed-hosts": { type: "string", help: "Comma-separated host names the dashboard accepts besides IP addresses and localhost (DNS-rebinding protection)." },
   "client-server-port": { type: "string", help: "Remote client port (default 10001).", alias: ["ray-client-server-port"] },
-  "metrics-export-port": { type: "string", help: "Prometheus metrics port." },
+  "metrics-export-port": { type: "string", help: "Port of this node's Prometheus endpoint /metrics (default: any free port; listed in the head's service discovery file)." },
+  "metrics-allow-unauthenticated": { type: "boolean", help: "Serve /metrics without the cluster token (default: the token is required)." },
   "redis-shard-ports": { type: "string", help: "Accepted for Ray compatibility; has no meaning in Stingray." },
   "gcs-storage": { type: "string", help: "GCS storage: memory (default) or sqlite." },
   "tls-cert": { type: "string", help: "PEM certificate: every link of this node uses TLS (with --tls-key and --tls-ca)." },
@@ -65,6 +66,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const maxWorkerPort = num("start", "max-worker-port", v["max-worker-port"]) ?? 19999;
   if (minWorkerPort > maxWorkerPort) throw new UsageError(`stingray start: --min-worker-port (${minWorkerPort}) is above --max-worker-port (${maxWorkerPort})`);
   const nodeManagerPort = num("start", "node-manager-port", v["node-manager-port"]);
+  const metricsExportPort = num("start", "metrics-export-port", v["metrics-export-port"]);
   const block = v.block === true;
   // TLS settings reach every daemon and worker of this node through the environment.
   const tls = [v["tls-cert"], v["tls-key"], v["tls-ca"]];
@@ -87,7 +89,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       allowedHosts: (v["dashboard-allowed-hosts"] as string | undefined)?.split(",").map((h) => h.trim()).filter(Boolean),
     };
     const head = await startHead({ tempDir, nodeIp, port, attached: block, labels, minWorkerPort, maxWorkerPort,
-      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, dashboard, ...res });
+      nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, dashboard, ...res,
+      metricsExportPort, metricsAllowUnauthenticated: v["metrics-allow-unauthenticated"] === true });
     daemons = head.daemons;
     const addr = `${nodeIp}:${head.gcsPort}`;
     process.stdout.write(
@@ -110,6 +113,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       (head.dashboardUrl
         ? `  Dashboard: ${head.dashboardUrl} (API requests need the token: Authorization: Bearer <token>).\n\n`
         : "  The dashboard is off (--include-dashboard=false).\n\n") +
+      "  To monitor it with Prometheus (each node exports metrics; the head keeps the list):\n" +
+      `    prometheus --config.file=${path.join(path.dirname(head.sessionDir), "session_latest", "metrics", "prometheus", "prometheus.yml")}\n\n` +
       "  To terminate the Stingray runtime, run\n    stingray stop\n");
   } else {
     const m = /^([^:]+):(\d+)$/.exec(String(v.address));
@@ -129,6 +134,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     const raylet = await startDaemon("raylet", "raylet/main.ts", {
       nodeId, nodeIp, host: "0.0.0.0", port: nodeManagerPort ?? 0, gcsHost, gcsPort, sessionDir, isHead: false,
       resources, labels: labels ?? {}, objectStoreMemory, minWorkerPort, maxWorkerPort,
+      metricsExportPort: metricsExportPort ?? 0, metricsAllowUnauthenticated: v["metrics-allow-unauthenticated"] === true,
     }, { sessionDir, token, attached: block });
     daemons = [raylet];
     writeClusterFile(sessionDir, { gcsHost, gcsPort, headIp: gcsHost, sessionDir, version: packageVersion(),

@@ -1,0 +1,23 @@
+/**
+ * @module gcs/service_discovery
+ * Prometheus file-based service discovery: the head keeps `prom_metrics_service_discovery.json`
+ * (in its session directory) listing every alive node's metrics endpoint, rewritten atomically
+ * whenever a node joins or dies, so a Prometheus started with the generated prometheus.yml
+ * scrapes the cluster as it changes.
+ */
+import fs from "node:fs";
+import type { NodeInfo } from "../protocol/messages.ts";
+
+export interface SdTargetGroup { labels: Record<string, string>; targets: string[] }
+
+/** The file's content: one target group of `ip:metricsPort` per alive node that exports metrics. */
+export function serviceDiscovery(nodes: NodeInfo[], sessionName: string): SdTargetGroup[] {
+  const targets = nodes.filter((n) => n.state === "ALIVE" && n.metricsPort).map((n) => `${n.ip}:${n.metricsPort}`).sort();
+  return [{ labels: { job: "stingray", SessionName: sessionName }, targets }];
+}
+
+export function writeServiceDiscovery(file: string, nodes: NodeInfo[], sessionName: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(serviceDiscovery(nodes, sessionName), null, 2) + "\n");
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,118 @@
+/**
+ * @module raylet/metrics
+ * The node's Prometheus export, hosted by its raylet (Ray's per-node metrics agent): node, object
+ * store, worker and scheduler figures, and — on the head — the cluster's tasks, actors, jobs and
+ * nodes as the GCS knows them. Gauges are refreshed on each scrape (metrics/exporter.ts).
+ */
+import { Registry } from "prom-client";
+import { clusterMetrics, nodeMetrics, type ClusterMetrics, type NodeMetrics } from "../metrics/definitions.ts";
+import { MetricsExporter } from "../metrics/exporter.ts";
+import { NodeStatsSampler } from "./node_stats.ts";
+import type { Connection } from "../protocol/connection.ts";
+import type { ObjectStore } from "../object_store/store.ts";
+import type { WorkerHandle } from "./worker_pool.ts";
+
+/** What the raylet lends its metrics: read-only views of its state. */
+export interface NodeView {
+  sessionName: string;
+  nodeId: string;
+  nodeIp: string;
+  isHead: boolean;
+  store: ObjectStore;
+  workers(): Iterable<WorkerHandle>;
+  leases(): number;
+  pendingLeases(): number;
+  infeasibleShapes(): number;
+  total(): Record<string, number>;
+  available(): Record<string, number>;
+  gcs(): Connection | undefined;
+}
+
+export class NodeMetricsExport {
+  readonly registry = new Registry();
+  private node: NodeMetrics;
+  private cluster: ClusterMetrics | undefined;
+  private sampler: NodeStatsSampler;
+  private exporter: MetricsExporter;
+  private view: NodeView;
+  private lastSpilled = 0;
+  private lastRestored = 0;
+
+  constructor(view: NodeView, o: { host: string; port: number; token: string; allowUnauthenticated: boolean; sessionDir: string }) {
+    this.view = view;
+    this.node = nodeMetrics(this.registry);
+    if (view.isHead) this.cluster = clusterMetrics(this.registry);
+    this.sampler = new NodeStatsSampler(o.sessionDir);
+    this.exporter = new MetricsExporter({ ...o, registry: this.registry, collect: () => this.collect() });
+  }
+
+  get port(): number { return this.exporter.port; }
+  start(): Promise<void> { return this.exporter.start(); }
+  stop(): Promise<void> { return this.exporter.stop(); }
+
+  private async collect(): Promise<void> {
+    const v = this.view;
+    const l = { SessionName: v.sessionName, NodeAddress: v.nodeIp, NodeId: v.nodeId };
+    const m = this.node;
+    const s = this.sampler.sample();
+    m.cpuUtilization.set(l, s.cpuUtilization * 100);
+    m.cpuCount.set(l, s.cpuCount);
+    m.memUsed.set(l, s.memUsed);
+    m.memTotal.set(l, s.memTotal);
+    m.diskUsed.set(l, s.diskUsed);
+    m.diskTotal.set(l, s.diskTotal);
+    m.netSent.set(l, s.netSent);
+    m.netReceived.set(l, s.netReceived);
+    m.loadAvg1.set(l, s.loadAvg[0] ?? 0);
+    m.resourcesTotal.reset();
+    m.resourcesAvailable.reset();
+    for (const [k, x] of Object.entries(v.total())) m.resourcesTotal.set({ ...l, Name: k }, x);
+    for (const [k, x] of Object.entries(v.available())) m.resourcesAvailable.set({ ...l, Name: k }, x);
+    const st = v.store.stats();
+    m.objectStoreUsed.set({ ...l, Location: "MMAP_SHM" }, st.used);
+    m.objectStoreUsed.set({ ...l, Location: "SPILLED" }, st.spilledBytes);
+    m.objectStoreCapacity.set(l, Math.max(0, st.capacity - st.used));
+    m.objectStoreObjects.set(l, st.objects);
+    m.spilledBytes.set(l, st.spilledBytes);
+    if (st.spilledObjects > this.lastSpilled) m.spilledObjects.inc(l, st.spilledObjects - this.lastSpilled);
+    if (st.restoredObjects > this.lastRestored) m.restoredObjects.inc(l, st.restoredObjects - this.lastRestored);
+    this.lastSpilled = st.spilledObjects;
+    this.lastRestored = st.restoredObjects;
+    const byState: Record<string, number> = { starting: 0, idle: 0, leased: 0 };
+    for (const w of v.workers()) if (w.state !== "dead") byState[w.state] = (byState[w.state] ?? 0) + 1;
+    for (const [k, x] of Object.entries(byState)) m.workers.set({ ...l, State: k.toUpperCase() }, x);
+    m.leases.set(l, v.leases());
+    m.pendingLeases.set(l, v.pendingLeases());
+    m.infeasible.set(l, v.infeasibleShapes());
+    if (this.cluster) await this.collectCluster(this.cluster, v.sessionName);
+  }
+
+  private async collectCluster(c: ClusterMetrics, session: string): Promise<void> {
+    const gcs = this.view.gcs();
+    if (!gcs || gcs.closed) return;
+    const [tasks, { actors }, { jobs }, { nodes }] = await Promise.all([
+      gcs.request("gcs.GetTaskEvents", { limit: 0 }), gcs.request("gcs.ListActors", {}), gcs.request("gcs.GetAllJobs", {}),
+      gcs.request("gcs.GetAllNodes", {}),
+    ]);
+    c.tasks.reset();
+    for (const t of tasks.totals) {
+      if (t.finished) c.tasks.inc({ SessionName: session, State: "FINISHED", Name: t.fn, JobId: t.jobId }, t.finished);
+      if (t.failed) c.tasks.inc({ SessionName: session, State: "FAILED", Name: t.fn, JobId: t.jobId }, t.failed);
+    }
+    // Current states come from the task table (by state only there; per function would need a scan).
+    for (const [state, n] of Object.entries(tasks.stateCounts)) {
+      if (state !== "FINISHED" && state !== "FAILED") c.tasks.set({ SessionName: session, State: state, Name: "", JobId: "" }, n);
+    }
+    c.actors.reset();
+    for (const a of actors) c.actors.inc({ SessionName: session, State: a.state, Name: a.className });
+    c.jobs.reset();
+    for (const j of jobs) c.jobs.inc({ SessionName: session, State: j.state });
+    c.nodes.reset();
+    for (const n of nodes) c.nodes.inc({ SessionName: session, State: n.state });
+    c.gcsTable.set({ SessionName: session, Table: "nodes" }, nodes.length);
+    c.gcsTable.set({ SessionName: session, Table: "actors" }, actors.length);
+    c.gcsTable.set({ SessionName: session, Table: "jobs" }, jobs.length);
+    c.gcsTable.set({ SessionName: session, Table: "tasks" }, tasks.total);
+    c.droppedTaskEvents.set({ SessionName: session }, tasks.dropped);
+  }
+}

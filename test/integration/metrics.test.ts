@@ -1,0 +1,98 @@
+/**
+ * Seed 003's monitoring flow with Stingray's paths: a two-host cluster; Prometheus (Debian's) is
+ * started exactly as the seed starts it, with the config the head generated; its HTTP API then
+ * shows both nodes' targets up and task counts equal to a workload the test ran; a node that
+ * stops disappears from the service discovery file. Metrics endpoints refuse scrapes without the
+ * cluster token.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { TestHosts, type Host } from "../helpers/hosts.ts";
+import { waitFor } from "../helpers/procs.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "bin/stingray.js");
+const node = process.execPath;
+const prometheusBin = ((): string | undefined => {
+  try { return execFileSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).trim() || undefined; } catch { return undefined; }
+})();
+const skip = TestHosts.supported() ?? (prometheusBin ? undefined : "needs prometheus (apt-get install prometheus; .ci/run installs it)");
+let hosts: TestHosts | undefined;
+let token = "";
+const SESSION = "/tmp/stingray/session_latest";
+
+interface SdGroup { labels: Record<string, string>; targets: string[] }
+async function sd(h: Host): Promise<SdGroup[]> {
+  return JSON.parse((await hosts!.exec(h, ["cat", `${SESSION}/prom_metrics_service_discovery.json`])).stdout) as SdGroup[];
+}
+
+async function promQuery(h0: Host, q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await fetch(`http://${h0.ip}:9090/api/v1/query?query=${encodeURIComponent(q)}`);
+  const j = await r.json() as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  assert.equal(j.status, "success", JSON.stringify(j));
+  return j.data.result;
+}
+
+before(async () => {
+  if (skip) return;
+  hosts = await TestHosts.create(2);
+  const [h0, h1] = hosts.hosts as [Host, Host];
+  await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2", "--metrics-export-port=8080"]);
+  token = (await hosts.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
+  await hosts.exec(h1, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h1.ip}`, "--num-cpus=2", "--metrics-export-port=8080"],
+    { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
+});
+after(async () => { await hosts?.destroy(); });
+
+test("each node's /metrics needs the cluster token; the head lists both nodes for Prometheus", { skip }, async () => {
+  const [h0, h1] = hosts!.hosts as [Host, Host];
+  await waitFor(async () => (await sd(h0))[0]!.targets.length === 2, 10_000, "two targets in the discovery file");
+  assert.deepEqual((await sd(h0))[0]!.targets, [`${h0.ip}:8080`, `${h1.ip}:8080`].sort());
+  const none = await fetch(`http://${h1.ip}:8080/metrics`);
+  assert.equal(none.status, 401);
+  assert.match(await none.text(), /missing auth token/);
+  const wrong = await fetch(`http://${h1.ip}:8080/metrics`, { headers: { authorization: "Bearer nope" } });
+  assert.equal(wrong.status, 401);
+  const ok = await fetch(`http://${h1.ip}:8080/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  const text = await ok.text();
+  assert.match(text, new RegExp(`stingray_node_cpu_count\\{[^}]*NodeAddress="${h1.ip.replace(/\./g, "\\.")}"[^}]*\\} 2`));
+  assert.match(text, /stingray_resources_total\{[^}]*Name="CPU"\} 2/);
+  const cfg = (await hosts!.exec(h0, ["cat", `${SESSION}/metrics/prometheus/prometheus.yml`])).stdout;
+  assert.match(cfg, /credentials_file: ".*\/auth_token"/);
+  assert.doesNotMatch(cfg, new RegExp(token), "the token is not inline in prometheus.yml");
+});
+
+test("Prometheus started as in seed 003 scrapes both nodes and counts the workload's tasks", { skip, timeout: 180_000 }, async () => {
+  const [h0, h1] = hosts!.hosts as [Host, Host];
+  const { stdout } = await hosts!.exec(h0, [node, path.join(ROOT, "test/fixtures/drivers/metrics_workload.ts")], { cwd: ROOT });
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { squares: 40, failed: 3 });
+  // Seed 003: ./prometheus --config.file=/tmp/ray/session_latest/metrics/prometheus/prometheus.yml
+  hosts!.spawn(h0, ["sh", "-c", `mkdir -p /tmp/prom && cd /tmp/prom && exec ${prometheusBin} --config.file=${SESSION}/metrics/prometheus/prometheus.yml`]);
+  await waitFor(async () => {
+    try {
+      const r = await fetch(`http://${h0.ip}:9090/api/v1/targets`);
+      const j = await r.json() as { data: { activeTargets: { health: string; scrapeUrl: string }[] } };
+      return j.data.activeTargets.length === 2 && j.data.activeTargets.every((t) => t.health === "up");
+    } catch { return false; }
+  }, 90_000, "both targets up in Prometheus");
+  const perNode = await promQuery(h0, "stingray_node_cpu_count");
+  assert.deepEqual(perNode.map((r) => r.metric.NodeAddress).sort(), [h0.ip, h1.ip].sort());
+  let finished = 0, failed = 0;
+  await waitFor(async () => {
+    const sq = await promQuery(h0, 'sum(stingray_tasks{State="FINISHED",Name="square"})');
+    const bo = await promQuery(h0, 'sum(stingray_tasks{State="FAILED",Name="boom"})');
+    finished = Number(sq[0]?.value[1] ?? 0);
+    failed = Number(bo[0]?.value[1] ?? 0);
+    return finished === 40 && failed === 3;
+  }, 60_000, `task counts in Prometheus (last seen finished=${finished}, failed=${failed})`);
+});
+
+test("a node that stops disappears from the service discovery file", { skip, timeout: 60_000 }, async () => {
+  const [h0, h1] = hosts!.hosts as [Host, Host];
+  await hosts!.exec(h1, [node, CLI, "stop"]);
+  await waitFor(async () => (await sd(h0))[0]!.targets.length === 1, 30_000, "the stopped node to leave the discovery file");
+  assert.deepEqual((await sd(h0))[0]!.targets, [`${h0.ip}:8080`]);
+});
