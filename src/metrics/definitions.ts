@@ -6,7 +6,7 @@
  * so Ray's queries port by replacing the prefix. Every node's raylet exports the node metrics;
  * the head's also exports the cluster metrics read from the GCS.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 
 export const PREFIX = "stingray_";
 
@@ -59,16 +59,3 @@ export function clusterMetrics(registry: Registry) {
   };
 }
 export type ClusterMetrics = ReturnType<typeof clusterMetrics>;
-
-/** Every process's RPC server: calls, errors and latency per method. */
-export function rpcMetrics(registry: Registry) {
-  return {
-    calls: new Counter({ name: PREFIX + "grpc_server_req_handled_total", help: "RPC requests handled, per method.", labelNames: ["Method"], registers: [registry] }),
-    errors: new Counter({ name: PREFIX + "grpc_server_req_failed_total", help: "RPC requests answered with an error, per method.", labelNames: ["Method"], registers: [registry] }),
-    latency: new Histogram({
-      name: PREFIX + "grpc_server_req_process_time_ms", help: "Time to handle an RPC request, ms.", labelNames: ["Method"], registers: [registry],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000],
-    }),
-  };
-}
-export type RpcMetrics = ReturnType<typeof rpcMetrics>;
