@@ -47,6 +47,8 @@ export const API_ROUTES = {
   // Cluster overview and charts.
   clusterStatus: "GET /api/cluster_status",
   metricsHistory: "GET /api/metrics/history",
+  /** Prometheus HTTP service discovery: `[{labels, targets: ["ip:port", …]}]`. */
+  prometheusSd: "GET /api/prometheus/sd",
 } as const;
 export type RouteName = keyof typeof API_ROUTES;
 

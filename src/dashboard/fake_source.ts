@@ -98,7 +98,7 @@ export class FakeClusterSource implements ClusterSource {
       f.nodeList.push({
         nodeId: `node${String(i).padStart(4, "0")}`, ip: `10.0.${i >> 8}.${(i & 255) + 1}`, hostname: `host-${i}`, port: 1000 + i, state: "ALIVE",
         resources: { CPU: 8, memory: 32 * 2 ** 30, object_store_memory: 2 ** 30 }, available: { CPU: 2, memory: 24 * 2 ** 30, object_store_memory: 2 ** 29 },
-        labels: {}, isHead: i === 0, startTime: now - 3_600_000, sessionDir: "/tmp/stingray/session",
+        labels: {}, isHead: i === 0, startTime: now - 3_600_000, sessionDir: "/tmp/stingray/session", metricsPort: 9100 + i,
       });
     }
     f.jobList.push({ jobId: "00000001", namespace: "default", driverPid: 100, driverIp: "10.0.0.1", startTime: now - 600_000, state: "RUNNING", entrypoint: "node app.ts" });

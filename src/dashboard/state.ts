@@ -13,6 +13,7 @@ import type {
 import type { ClusterSource } from "./cluster.ts";
 import type { ActorInfo, NodeInfo, TaskRecord } from "../protocol/messages.ts";
 import { HttpError, sse, type DashboardServer, type Request, type Response } from "./server.ts";
+import { serviceDiscovery } from "../metrics/config_files.ts";
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
@@ -496,6 +497,9 @@ export function registerStateRoutes(server: DashboardServer, ctx: StateContext):
       : await source.node(target.node.nodeId, "raylet.ReadLog", { name: target.filename, offset: 0, length: 0, tailLines: lines });
     return { status: 200, text: r.data };
   });
+
+  // Prometheus HTTP service discovery (an alternative to the head's discovery file).
+  server.route("GET", "/api/prometheus/sd", async () => ({ status: 200, json: serviceDiscovery(await source.nodes(), ctx.sessionName) }));
 
   server.route("GET", "/api/cluster_status", async () => {
     const [status, actors, jobs, tasks] = await Promise.all([

@@ -7,14 +7,7 @@
  */
 import fs from "node:fs";
 import type { NodeInfo } from "../protocol/messages.ts";
-
-export interface SdTargetGroup { labels: Record<string, string>; targets: string[] }
-
-/** The file's content: one target group of `ip:metricsPort` per alive node that exports metrics. */
-export function serviceDiscovery(nodes: NodeInfo[], sessionName: string): SdTargetGroup[] {
-  const targets = nodes.filter((n) => n.state === "ALIVE" && n.metricsPort).map((n) => `${n.ip}:${n.metricsPort}`).sort();
-  return [{ labels: { job: "stingray", SessionName: sessionName }, targets }];
-}
+import { serviceDiscovery } from "../metrics/config_files.ts";
 
 export function writeServiceDiscovery(file: string, nodes: NodeInfo[], sessionName: string): void {
   const tmp = `${file}.tmp-${process.pid}`;

@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { NodeInfo } from "../protocol/messages.ts";
 
 export const SD_FILE = "prom_metrics_service_discovery.json";
 
@@ -47,4 +48,12 @@ export function writeMonitoringConfig(sessionDir: string, o: { allowUnauthentica
   fs.writeFileSync(file, prometheusConfig(sessionDir, o));
   const sd = path.join(sessionDir, SD_FILE);
   if (!fs.existsSync(sd)) fs.writeFileSync(sd, "[]\n");
+}
+
+export interface SdTargetGroup { labels: Record<string, string>; targets: string[] }
+
+/** Prometheus service discovery: one target group of `ip:metricsPort` per alive node that exports metrics. */
+export function serviceDiscovery(nodes: NodeInfo[], sessionName: string): SdTargetGroup[] {
+  const targets = nodes.filter((n) => n.state === "ALIVE" && n.metricsPort).map((n) => `${n.ip}:${n.metricsPort}`).sort();
+  return [{ labels: { job: "stingray", SessionName: sessionName }, targets }];
 }

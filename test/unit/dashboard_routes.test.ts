@@ -85,3 +85,10 @@ test("logs: listing by node, reading a file, an unknown node is 404, a request n
   const unknownNode = await get<{ error: string }>("/api/v0/logs?node_id=nope");
   assert.equal(unknownNode.status, 404);
 });
+
+test("Prometheus HTTP service discovery lists every alive node's metrics endpoint", async () => {
+  const r = await get<{ labels: Record<string, string>; targets: string[] }[]>("/api/prometheus/sd");
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body[0]!.targets, ["10.0.0.1:9100", "10.0.0.2:9101", "10.0.0.3:9102"]);
+  assert.equal(r.body[0]!.labels.job, "stingray");
+});
