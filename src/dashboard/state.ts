@@ -499,7 +499,7 @@ export function registerStateRoutes(server: DashboardServer, ctx: StateContext):
   });
 
   // Prometheus HTTP service discovery (an alternative to the head's discovery file).
-  server.route("GET", "/api/prometheus/sd", async () => ({ status: 200, json: serviceDiscovery(await source.nodes(), ctx.sessionName) }));
+  server.route("GET", "/api/prometheus/sd", async () => ({ status: 200, json: serviceDiscovery(await source.nodes()) }));
 
   server.route("GET", "/api/cluster_status", async () => {
     const [status, actors, jobs, tasks] = await Promise.all([

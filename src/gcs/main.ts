@@ -16,7 +16,7 @@ const storage: GcsStorage = kind === "sqlite"
   ? new SqliteStorage(path.join(opts.sessionDir, "gcs.sqlite")) : new MemoryStorage();
 const gcs = new GcsServer({
   host: opts.host, port: opts.port, token: daemonToken(opts.sessionDir), storage,
-  serviceDiscoveryFile: path.join(opts.sessionDir, "prom_metrics_service_discovery.json"), sessionName: path.basename(opts.sessionDir),
+  serviceDiscoveryFile: path.join(opts.sessionDir, "prom_metrics_service_discovery.json"),
 });
 try {
   await gcs.start();

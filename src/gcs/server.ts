@@ -29,7 +29,6 @@ export interface GcsOptions {
   tls?: TlsOptions;
   /** Keep Prometheus's file service discovery here (the head's session directory). */
   serviceDiscoveryFile?: string | undefined;
-  sessionName?: string | undefined;
 }
 
 
@@ -166,7 +165,7 @@ export class GcsServer {
     const file = this.opts.serviceDiscoveryFile;
     if (!file) return;
     try {
-      writeServiceDiscovery(file, [...this.nodes.nodes.values()].map((n) => n.info), this.opts.sessionName ?? "");
+      writeServiceDiscovery(file, [...this.nodes.nodes.values()].map((n) => n.info));
     } catch (e) {
       log.warn(`could not write ${file}: ${(e as Error).message}`);
     }

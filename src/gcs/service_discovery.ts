@@ -9,8 +9,8 @@ import fs from "node:fs";
 import type { NodeInfo } from "../protocol/messages.ts";
 import { serviceDiscovery } from "../metrics/config_files.ts";
 
-export function writeServiceDiscovery(file: string, nodes: NodeInfo[], sessionName: string): void {
+export function writeServiceDiscovery(file: string, nodes: NodeInfo[]): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(serviceDiscovery(nodes, sessionName), null, 2) + "\n");
+  fs.writeFileSync(tmp, JSON.stringify(serviceDiscovery(nodes), null, 2) + "\n");
   fs.renameSync(tmp, file);
 }

@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { NodeInfo } from "../protocol/messages.ts";
+import { writeGrafanaConfig } from "./grafana.ts";
 
 export const SD_FILE = "prom_metrics_service_discovery.json";
 
@@ -41,19 +42,26 @@ export function prometheusConfig(sessionDir: string, o: { allowUnauthenticated: 
   ].join("\n");
 }
 
-/** Write the monitoring configuration (and an empty discovery file until nodes register). */
+/** Where Grafana's data source and the dashboard's charts find Prometheus (Ray's RAY_PROMETHEUS_HOST). */
+export function prometheusUrl(): string {
+  return process.env.STINGRAY_PROMETHEUS_HOST || "http://localhost:9090";
+}
+
+/** Write the monitoring configuration: Prometheus's, Grafana's, and an empty discovery file until nodes register. */
 export function writeMonitoringConfig(sessionDir: string, o: { allowUnauthenticated: boolean }): void {
   const file = prometheusConfigPath(sessionDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, prometheusConfig(sessionDir, o));
   const sd = path.join(sessionDir, SD_FILE);
   if (!fs.existsSync(sd)) fs.writeFileSync(sd, "[]\n");
+  writeGrafanaConfig(sessionDir, prometheusUrl());
 }
 
 export interface SdTargetGroup { labels: Record<string, string>; targets: string[] }
 
 /** Prometheus service discovery: one target group of `ip:metricsPort` per alive node that exports metrics. */
-export function serviceDiscovery(nodes: NodeInfo[], sessionName: string): SdTargetGroup[] {
+export function serviceDiscovery(nodes: NodeInfo[]): SdTargetGroup[] {
   const targets = nodes.filter((n) => n.state === "ALIVE" && n.metricsPort).map((n) => `${n.ip}:${n.metricsPort}`).sort();
-  return [{ labels: { job: "stingray", SessionName: sessionName }, targets }];
+  // No SessionName target label: every series carries its own (a target label would rename it).
+  return [{ labels: { job: "stingray" }, targets }];
 }

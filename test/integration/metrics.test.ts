@@ -70,7 +70,10 @@ test("Prometheus started as in seed 003 scrapes both nodes and counts the worklo
   const { stdout } = await hosts!.exec(h0, [node, path.join(ROOT, "test/fixtures/drivers/metrics_workload.ts")], { cwd: ROOT });
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { squares: 40, failed: 3 });
   // Seed 003: ./prometheus --config.file=/tmp/ray/session_latest/metrics/prometheus/prometheus.yml
-  hosts!.spawn(h0, ["sh", "-c", `mkdir -p /tmp/prom && cd /tmp/prom && exec ${prometheusBin} --config.file=${SESSION}/metrics/prometheus/prometheus.yml`]);
+  // (plus a storage path in the host's private /tmp: Debian's build defaults to /var/lib/prometheus,
+  // which every run would share).
+  hosts!.spawn(h0, ["sh", "-c", `mkdir -p /tmp/prom && cd /tmp/prom && exec ${prometheusBin} ` +
+    `--config.file=${SESSION}/metrics/prometheus/prometheus.yml --storage.tsdb.path=/tmp/prom/data`]);
   await waitFor(async () => {
     try {
       const r = await fetch(`http://${h0.ip}:9090/api/v1/targets`);
@@ -79,7 +82,8 @@ test("Prometheus started as in seed 003 scrapes both nodes and counts the worklo
     } catch { return false; }
   }, 90_000, "both targets up in Prometheus");
   const perNode = await promQuery(h0, "stingray_node_cpu_count");
-  assert.deepEqual(perNode.map((r) => r.metric.NodeAddress).sort(), [h0.ip, h1.ip].sort());
+  assert.deepEqual(perNode.map((r) => r.metric.NodeAddress).sort(), [h0.ip, h1.ip].sort(),
+    `series: ${JSON.stringify(perNode.map((r) => r.metric))}; targets: ${await (await fetch(`http://${h0.ip}:9090/api/v1/targets`)).text()}`);
   let finished = 0, failed = 0;
   await waitFor(async () => {
     const sq = await promQuery(h0, 'sum(stingray_tasks{State="FINISHED",Name="square"})');
@@ -88,6 +92,29 @@ test("Prometheus started as in seed 003 scrapes both nodes and counts the worklo
     failed = Number(bo[0]?.value[1] ?? 0);
     return finished === 40 && failed === 3;
   }, 60_000, `task counts in Prometheus (last seen finished=${finished}, failed=${failed})`);
+});
+
+test("the generated Grafana dashboards: every panel's query runs in Prometheus and returns series", { skip, timeout: 120_000 }, async () => {
+  const [h0] = hosts!.hosts as [Host, Host];
+  const dir = `${SESSION}/metrics/grafana`;
+  const ini = (await hosts!.exec(h0, ["cat", `${dir}/grafana.ini`])).stdout;
+  assert.match(ini, /provisioning = .*\/metrics\/grafana\/provisioning/);
+  assert.match(ini, /http_addr = 127\.0\.0\.1/);
+  assert.match((await hosts!.exec(h0, ["cat", `${dir}/provisioning/datasources/stingray.yml`])).stdout, /type: prometheus/);
+  const files = (await hosts!.exec(h0, ["sh", "-c", `ls ${dir}/dashboards`])).stdout.trim().split("\n").sort();
+  assert.deepEqual(files, ["cluster_overview.json", "jobs.json", "nodes.json", "object_store.json", "tasks_and_actors.json"]);
+  const queries: { file: string; panel: string; expr: string }[] = [];
+  for (const f of files) {
+    const d = JSON.parse((await hosts!.exec(h0, ["cat", `${dir}/dashboards/${f}`])).stdout) as { panels: { title: string; targets: { expr: string }[] }[] };
+    for (const p of d.panels) for (const x of p.targets) queries.push({ file: f, panel: p.title, expr: x.expr.replace(/\$__rate_interval/g, "1m") });
+  }
+  assert.ok(queries.length >= 20);
+  const empty: string[] = [];
+  await waitFor(async () => {
+    empty.length = 0;
+    for (const q of queries) if ((await promQuery(h0, q.expr)).length === 0) empty.push(`${q.file} / ${q.panel}: ${q.expr}`);
+    return empty.length === 0;
+  }, 90_000, `every panel to return series (still empty: ${empty.join("; ")})`);
 });
 
 test("a node that stops disappears from the service discovery file", { skip, timeout: 60_000 }, async () => {
