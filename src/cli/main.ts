@@ -30,6 +30,8 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     run: async (a) => (await import("./commands/state.ts")).memoryCommand(a) },
   dashboard: { summary: "Forward a remote head's dashboard to this machine over SSH.",
     run: async (a) => (await import("./commands/dashboard.ts")).dashboardCommand(a) },
+  metrics: { summary: "launch-prometheus | shutdown-prometheus: run Prometheus with this cluster's generated config.",
+    run: async (a) => (await import("./commands/metrics.ts")).metricsCommand(a) },
   microbenchmark: { summary: "Run Ray's core microbenchmarks against a local cluster.",
     run: async (a) => (await import("./commands/microbenchmark.ts")).microbenchmarkCommand(a) },
 };

@@ -117,6 +117,23 @@ test("the generated Grafana dashboards: every panel's query runs in Prometheus a
   }, 90_000, `every panel to return series (still empty: ${empty.join("; ")})`);
 });
 
+test("stingray metrics launch-prometheus runs the local Prometheus on the session's config; shutdown-prometheus stops it", { skip, timeout: 90_000 }, async () => {
+  const [h0] = hosts!.hosts as [Host, Host];
+  const up = await hosts!.exec(h0, [node, CLI, "metrics", "launch-prometheus", "--port=9091"]);
+  assert.match(up.stdout, /Prometheus is running at http:\/\/127\.0\.0\.1:9091/);
+  const again = await hosts!.exec(h0, [node, CLI, "metrics", "launch-prometheus", "--port=9091"]).then(() => "", (e: { stderr: string }) => e.stderr);
+  assert.match(again, /already running/);
+  const pid = (await hosts!.exec(h0, ["cat", `${SESSION}/metrics/prometheus/prometheus.pid`])).stdout.trim();
+  const down = await hosts!.exec(h0, [node, CLI, "metrics", "shutdown-prometheus"]);
+  assert.match(down.stdout, new RegExp(`Stopped Prometheus \\(pid ${pid}\\)`));
+  // Gone, or a zombie waiting for init to reap it (its parent, the launching CLI, has exited).
+  const state = await hosts!.exec(h0, ["sh", "-c", `grep '^State:' /proc/${pid}/status 2>/dev/null || echo gone`]);
+  assert.match(state.stdout.trim(), /^(gone|State:\s+Z)/);
+  const missing = await hosts!.exec(h0, [node, CLI, "metrics", "launch-prometheus", "--prometheus=/nonexistent/prometheus"])
+    .then(() => "", (e: { stderr: string }) => e.stderr);
+  assert.match(missing, /apt-get install prometheus/);
+});
+
 test("a node that stops disappears from the service discovery file", { skip, timeout: 60_000 }, async () => {
   const [h0, h1] = hosts!.hosts as [Host, Host];
   await hosts!.exec(h1, [node, CLI, "stop"]);
