@@ -24,6 +24,8 @@ export type { TaskOptionsInput, ActorOptionsInput, Scheduling } from "./options.
 export { ObjectRef } from "../worker/object_ref.ts";
 export type { RefOr } from "../worker/object_ref.ts";
 export * from "../common/errors.ts";
+/** Application metrics exported with the node's Prometheus metrics (Ray's ray.util.metrics). */
+export * as metrics from "./metrics.ts";
 
 /** Get the value of a ref, or of each ref in an array. Throws the task's error, or GetTimeoutError. */
 export function get<T>(ref: ObjectRef<T>, options?: { timeout?: number }): Promise<T>;

@@ -30,6 +30,7 @@ export const TUNABLES = {
   task_max_retries: num(3, "Default maxRetries for tasks (system failures)."),
   dashboard_sample_interval_s: num(5, "How often the dashboard samples cluster figures for its charts."),
   dashboard_history_window_s: num(3600, "How much sampled history the dashboard keeps for its charts."),
+  user_metrics_report_interval_ms: num(2000, "How often a process sends its application metrics (ray.metrics) to its node for export."),
   job_stop_grace_ms: num(3000, "Time a stopped job's entrypoint gets after SIGTERM before SIGKILL."),
   task_events_report_interval_ms: num(1000, "How often each process sends its task state events to the GCS (for the state API and dashboard); 0 turns task events off."),
   task_events_max_buffer: num(100_000, "Pending tasks an owner keeps track of for task events (beyond it they are not reported)."),

@@ -231,6 +231,11 @@ export const METHODS = {
   /** A slice of one log file: from `offset` (negative: from the end), or its last `tailLines` lines. */
   "raylet.ReadLog": m(obj({ name: str, offset: int, length: int, tailLines: opt(int) }),
     obj({ data: bin, offset: int, size: int })),
+  /** A process's application metrics (ray.metrics): everything it recorded so far (cumulative). */
+  "raylet.ReportMetrics": m(obj({ workerId: str, metrics: arr(obj({
+    name: str, kind: oneOf(["counter", "gauge", "histogram"] as const), description: str, tagKeys: arr(str), boundaries: opt(arr(num)),
+    series: arr(obj({ tags: record(str), value: num, buckets: opt(arr(num)), sum: num, count: num, t: num })),
+  })) }), Ok),
   "raylet.Ping": m(Empty, obj({ time: num })),
   "raylet.Shutdown": m(obj({ reason: str }), Ok),
 

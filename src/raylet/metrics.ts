@@ -4,7 +4,60 @@
  * store, worker and scheduler figures, and — on the head — the cluster's tasks, actors, jobs and
  * nodes as the GCS knows them. Gauges are refreshed on each scrape (metrics/exporter.ts).
  */
-import { Registry } from "prom-client";
+import { Registry, type Metric } from "prom-client";
+import type { Req } from "../protocol/messages.ts";
+
+type UserMetric = Req<"raylet.ReportMetrics">["metrics"][number];
+type UserSeries = UserMetric["series"][number];
+
+/**
+ * Application metrics of the node's processes: each process's latest cumulative snapshot; when a
+ * process exits, its counters and histograms are folded into `retired` (their counts stay), and
+ * its gauges are dropped.
+ */
+export class UserMetricsTable {
+  private byWorker = new Map<string, UserMetric[]>();
+  private retired = new Map<string, { def: UserMetric; series: Map<string, UserSeries> }>();
+
+  report(workerId: string, metrics: UserMetric[]): void { this.byWorker.set(workerId, metrics); }
+
+  workerExited(workerId: string): void {
+    const ms = this.byWorker.get(workerId);
+    this.byWorker.delete(workerId);
+    for (const m of ms ?? []) {
+      if (m.kind === "gauge") continue;
+      let r = this.retired.get(m.name);
+      if (!r) this.retired.set(m.name, (r = { def: m, series: new Map() }));
+      for (const s of m.series) merge(r.series, m, s);
+    }
+  }
+
+  /** Per metric name: its definition and the node-wide series (counters and histograms summed, gauges last-written). */
+  aggregate(): Map<string, { def: UserMetric; series: Map<string, UserSeries> }> {
+    const out = new Map<string, { def: UserMetric; series: Map<string, UserSeries> }>();
+    for (const [name, r] of this.retired) out.set(name, { def: r.def, series: new Map([...r.series].map(([k, v]) => [k, { ...v, buckets: v.buckets ? [...v.buckets] : undefined }])) });
+    for (const ms of this.byWorker.values()) {
+      for (const m of ms) {
+        let e = out.get(m.name);
+        if (!e) out.set(m.name, (e = { def: m, series: new Map() }));
+        if (e.def.kind !== m.kind) continue; // two processes disagree on the kind: keep the first
+        for (const s of m.series) merge(e.series, m, s);
+      }
+    }
+    return out;
+  }
+}
+
+function merge(into: Map<string, UserSeries>, m: UserMetric, s: UserSeries): void {
+  const key = m.tagKeys.map((k) => s.tags[k] ?? "").join("\u0000");
+  const cur = into.get(key);
+  if (!cur) { into.set(key, { ...s, buckets: s.buckets ? [...s.buckets] : undefined }); return; }
+  if (m.kind === "gauge") { if (s.t >= cur.t) into.set(key, { ...s }); return; }
+  cur.value += s.value;
+  cur.sum += s.sum;
+  cur.count += s.count;
+  if (cur.buckets && s.buckets && cur.buckets.length === s.buckets.length) for (let i = 0; i < s.buckets.length; i++) cur.buckets[i]! += s.buckets[i]!;
+}
 import { clusterMetrics, nodeMetrics, type ClusterMetrics, type NodeMetrics } from "../metrics/definitions.ts";
 import { MetricsExporter } from "../metrics/exporter.ts";
 import { NodeStatsSampler } from "./node_stats.ts";
@@ -35,6 +88,9 @@ export class NodeMetricsExport {
   private sampler: NodeStatsSampler;
   private exporter: MetricsExporter;
   private view: NodeView;
+  readonly user = new UserMetricsTable();
+  /** Application metric names registered in `registry` (exported as the user named them). */
+  private userNames = new Set<string>();
   private lastSpilled = 0;
   private lastRestored = 0;
 
@@ -85,6 +141,39 @@ export class NodeMetricsExport {
     m.pendingLeases.set(l, v.pendingLeases());
     m.infeasible.set(l, v.infeasibleShapes());
     if (this.cluster) await this.collectCluster(this.cluster, v.sessionName);
+    this.registerUserMetrics(l);
+  }
+
+  /** Application metrics: one prom-client metric per name, whose values are the node-wide aggregate. */
+  private registerUserMetrics(nodeLabels: Record<string, string>): void {
+    for (const [name, e] of this.user.aggregate()) {
+      if (this.userNames.has(name)) continue;
+      if (this.registry.getSingleMetric(name)) continue; // a built-in metric's name: not overridable
+      this.userNames.add(name);
+      const def = e.def;
+      const metric = {
+        name, help: def.description, type: def.kind, aggregator: "sum",
+        get: async () => {
+          const cur = this.user.aggregate().get(name);
+          const values: { value: number; labels: Record<string, string | number>; metricName?: string }[] = [];
+          for (const s of cur?.series.values() ?? []) {
+            const labels = { ...nodeLabels, ...s.tags };
+            if (def.kind !== "histogram") { values.push({ value: s.value, labels }); continue; }
+            let acc = 0;
+            const b = def.boundaries ?? [];
+            s.buckets?.forEach((n, i) => {
+              acc += n;
+              values.push({ value: acc, labels: { ...labels, le: i < b.length ? b[i]! : "+Inf" }, metricName: `${name}_bucket` });
+            });
+            values.push({ value: s.sum, labels, metricName: `${name}_sum` });
+            values.push({ value: s.count, labels, metricName: `${name}_count` });
+          }
+          return { name, help: def.description, type: def.kind, aggregator: "sum", values };
+        },
+        reset: () => {},
+      };
+      this.registry.registerMetric(metric as unknown as Metric);
+    }
   }
 
   private async collectCluster(c: ClusterMetrics, session: string): Promise<void> {

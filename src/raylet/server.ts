@@ -284,6 +284,7 @@ export class Raylet {
 
   /** A driver or worker connection closed: its leases and the objects it owned are gone. */
   private peerClosed(conn: Connection): void {
+    if (conn.peer.role === "driver") this.metrics?.user.workerExited(conn.peer.id);
     if (this.stopping || conn === this.gcs) return;
     for (const lease of [...this.leases.values()]) {
       if (lease.holder === conn && !lease.actorId) {
@@ -330,6 +331,7 @@ export class Raylet {
 
   private workerExited(w: WorkerHandle, reason: string): void {
     if (this.stopping) return;
+    this.metrics?.user.workerExited(w.workerId);
     const lease = w.leaseId ? this.leases.get(w.leaseId) : undefined;
     if (lease) {
       this.leases.delete(lease.leaseId);
@@ -563,6 +565,7 @@ export class Raylet {
       return { files };
     },
     "raylet.ReadLog": ({ name, offset, length, tailLines }) => readLogSlice(path.join(this.opts.sessionDir, "logs"), name, offset, length, tailLines),
+    "raylet.ReportMetrics": ({ workerId, metrics }) => { this.metrics?.user.report(workerId, metrics); return {}; },
     "raylet.Ping": () => ({ time: Date.now() }),
     "raylet.Shutdown": ({ reason }) => {
       log.info(`shutdown requested: ${reason}`);

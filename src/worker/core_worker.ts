@@ -18,6 +18,7 @@ import { decodePush } from "./task_wire.ts";
 import { ActorSubmitter } from "./actor_submitter.ts";
 import { Executor, taskStorage } from "./executor.ts";
 import { TaskEventBuffer } from "./task_events.ts";
+import { userMetrics } from "./user_metrics.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
 import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
 import { readRemote, readStored, storeValue, writeEncoded } from "./object_io.ts";
@@ -71,6 +72,7 @@ export class CoreWorker implements Runtime {
   private peers = new Map<string, Promise<Connection>>();
   readonly refs: ReferenceCounter;
   readonly taskEvents: TaskEventBuffer;
+  private metricsTimer: NodeJS.Timeout;
   private toFree: string[] = [];
   private freeScheduled = false;
   private streams = new Map<string, StreamState>();
@@ -111,10 +113,12 @@ export class CoreWorker implements Runtime {
           return enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size") ? { id, v: enc.body } : undefined;
         },
         decodeArg: (bytes) => decodeInline(bytes),
-        onExitRequested: () => { this.taskEvents.flushAll(); setTimeout(() => process.exit(0), 50); },
+        onExitRequested: () => { this.taskEvents.flushAll(); this.reportUserMetrics(); setTimeout(() => process.exit(0), 50); },
         onTaskEnd: (spec, start, returns) => this.taskEvents.executed(spec, start, returns),
       });
     }
+    this.metricsTimer = setInterval(() => this.reportUserMetrics(), configOnce("user_metrics_report_interval_ms"));
+    this.metricsTimer.unref();
     if (this.executor) {
       const ex = this.executor;
       this.taskEvents.runningTasks = () => ex.runningTasks();
@@ -218,6 +222,7 @@ export class CoreWorker implements Runtime {
     },
     "worker.Exit": ({ reason }) => {
       this.taskEvents.flushAll(); // what this worker ran stays visible in the state API
+      this.reportUserMetrics();
       setTimeout(() => process.exit(0), 10);
       return { ok: reason.length >= 0 };
     },
@@ -674,11 +679,19 @@ export class CoreWorker implements Runtime {
     return this.nodeRaylets.get(nodeId);
   }
 
+  /** Send this process's application metrics to its raylet (when anything was recorded since the last time). */
+  private reportUserMetrics(): void {
+    const metrics = userMetrics.snapshot();
+    if (metrics && !this.opts.raylet.closed) this.opts.raylet.notify("raylet.ReportMetrics", { workerId: this.opts.workerId, metrics });
+  }
+
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.taskEvents.stop();
     this.taskEvents.flushAll();
+    clearInterval(this.metricsTimer);
+    this.reportUserMetrics();
     this.flushFrees();
     this.submitter.shutdown();
     for (const p of this.peers.values()) p.then((c) => c.close(), () => {});

@@ -94,6 +94,22 @@ test("Prometheus started as in seed 003 scrapes both nodes and counts the worklo
   }, 60_000, `task counts in Prometheus (last seen finished=${finished}, failed=${failed})`);
 });
 
+test("application metrics (ray.metrics) recorded in tasks and an actor reach Prometheus, summed over the node's processes", { skip, timeout: 90_000 }, async () => {
+  const [h0] = hosts!.hosts as [Host, Host];
+  let seen = "";
+  await waitFor(async () => {
+    const even = await promQuery(h0, 'sum(app_squares{parity="even"})');
+    const odd = await promQuery(h0, 'sum(app_squares{parity="odd"})');
+    const count = await promQuery(h0, "sum(app_square_size_count)");
+    const small = await promQuery(h0, 'sum(app_square_size_bucket{le="10"})');
+    const gauge = await promQuery(h0, "max(app_counter_value)");
+    const v = (r: { value: [number, string] }[]): number => Number(r[0]?.value[1] ?? -1);
+    seen = JSON.stringify({ even: v(even), odd: v(odd), count: v(count), small: v(small), gauge: v(gauge) });
+    // squares of 0..39: 20 even, 20 odd; 4 of them (0, 1, 4, 9) are at most 10; the actor's gauge is 7.
+    return seen === JSON.stringify({ even: 20, odd: 20, count: 40, small: 4, gauge: 7 });
+  }, 60_000, "the application metrics in Prometheus").catch((e: Error) => { throw new Error(`${e.message}; last seen ${seen}`); });
+});
+
 test("the generated Grafana dashboards: every panel's query runs in Prometheus and returns series", { skip, timeout: 120_000 }, async () => {
   const [h0] = hosts!.hosts as [Host, Host];
   const dir = `${SESSION}/metrics/grafana`;
