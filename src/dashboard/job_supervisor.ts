@@ -18,7 +18,7 @@ import { unpackPackage } from "./packages.ts";
 import type { JobDetails, JobStatus } from "./api_types.ts";
 import { STINGRAY_ROOT } from "../worker/code/source.ts";
 
-import { JOBS_NS, PACKAGES_NS } from "./job_keys.ts";
+import { JOBS_NS, PACKAGES_NS } from "../common/kv_namespaces.ts";
 /**
  * Runs the entrypoint under a small shell that kills the whole job (its process group) when the
  * supervisor process disappears, even by SIGKILL: a job never outlives its supervisor (Ray sets

@@ -16,7 +16,7 @@ import { TERMINAL_JOB_STATUSES } from "./api_types.ts";
 import type { ClusterSource } from "./cluster.ts";
 import { HttpError, sse, type DashboardServer } from "./server.ts";
 import { MAX_PACKAGE_BYTES, PACKAGE_NAME_RE } from "./packages.ts";
-import { JOBS_NS, PACKAGES_NS } from "./job_keys.ts";
+import { JOBS_NS, PACKAGES_NS } from "../common/kv_namespaces.ts";
 import type { JobSupervisor, RunResult } from "./job_supervisor.ts";
 import type { CoreWorker } from "../worker/core_worker.ts";
 import type { ActorHandle } from "../api/remote.ts";

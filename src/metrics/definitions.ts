@@ -53,6 +53,7 @@ export function clusterMetrics(registry: Registry) {
       "the other states count tasks in the GCS task table.", ["State", "Name", "JobId"]),
     actors: g("actors", "Actors by state and class.", ["State", "Name"]),
     jobs: g("jobs", "Drivers by state.", ["State"]),
+    submittedJobs: g("submitted_jobs", "Jobs submitted through the job API, by status.", ["Status"]),
     nodes: g("cluster_nodes", "Nodes by state.", ["State"]),
     gcsTable: g("gcs_table_size", "Entries of the GCS's tables.", ["Table"]),
     droppedTaskEvents: g("gcs_task_events_dropped", "Task records dropped (budgets, eviction) since the GCS started.", []),

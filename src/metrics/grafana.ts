@@ -61,6 +61,7 @@ export const DASHBOARDS: DashboardSpec[] = [
   },
   {
     uid: "stingray-jobs", title: "Stingray: jobs", file: "jobs.json", panels: [
+      { title: "Submitted jobs by status", kind: "timeseries", targets: [t("sum by (Status) (stingray_submitted_jobs)", "{{Status}}")] },
       { title: "Drivers by state", kind: "timeseries", targets: [t("sum by (State) (stingray_jobs)", "{{State}}")] },
       { title: "GCS tables", kind: "timeseries", targets: [t("stingray_gcs_table_size", "{{Table}}")] },
       { title: "Dropped task records", kind: "stat", targets: [t("stingray_gcs_task_events_dropped", "dropped")] },

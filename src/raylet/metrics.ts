@@ -6,6 +6,7 @@
  */
 import { Registry, type Metric } from "prom-client";
 import type { Req } from "../protocol/messages.ts";
+import { JOBS_NS } from "../common/kv_namespaces.ts";
 
 type UserMetric = Req<"raylet.ReportMetrics">["metrics"][number];
 type UserSeries = UserMetric["series"][number];
@@ -196,6 +197,17 @@ export class NodeMetricsExport {
     for (const a of actors) c.actors.inc({ SessionName: session, State: a.state, Name: a.className });
     c.jobs.reset();
     for (const j of jobs) c.jobs.inc({ SessionName: session, State: j.state });
+    // Job API submissions: one JSON record each in the GCS KV store.
+    const { keys } = await gcs.request("gcs.KvKeys", { ns: JOBS_NS, prefix: "" });
+    const records = await Promise.all(keys.map((key) => gcs.request("gcs.KvGet", { ns: JOBS_NS, key })));
+    c.submittedJobs.reset();
+    for (const st of ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED"]) c.submittedJobs.set({ SessionName: session, Status: st }, 0);
+    for (const r of records) {
+      try {
+        const status = (JSON.parse(Buffer.from(r.value ?? new Uint8Array()).toString("utf8")) as { status?: string }).status;
+        if (status) c.submittedJobs.inc({ SessionName: session, Status: status });
+      } catch { /* a record being rewritten */ }
+    }
     c.nodes.reset();
     for (const n of nodes) c.nodes.inc({ SessionName: session, State: n.state });
     c.gcsTable.set({ SessionName: session, Table: "nodes" }, nodes.length);
