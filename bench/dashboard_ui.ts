@@ -31,7 +31,7 @@ registerJobRoutes(server, jobs, source);
 registerStateRoutes(server, { source, sessionName: "bench", version: "bench", submissions: () => jobs.list() });
 const history = new MetricsHistoryStore(source);
 for (let i = 0; i < 60; i++) await history.sample();
-server.route("GET", "/api/metrics/history", () => ({ status: 200, json: history.history() }));
+server.route("GET", "/api/metrics/history", async () => ({ status: 200, json: await history.history() }));
 await server.start();
 const base = `http://127.0.0.1:${server.port}`;
 

@@ -346,6 +346,8 @@ export type MetricName =
   | "object_store_used_bytes" | "object_store_capacity_bytes" | "tasks_running" | "tasks_pending"
   | "tasks_finished_per_s" | "tasks_failed_per_s" | "actors_alive" | "nodes_alive";
 export interface MetricsHistory {
+  /** dashboard: the dashboard's own samples; prometheus: range queries (STINGRAY_PROMETHEUS_HOST is set). */
+  source: "dashboard" | "prometheus";
   interval_s: number;
   window_s: number;
   /** Sample times (ms), shared by every series. */

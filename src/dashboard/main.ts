@@ -68,9 +68,9 @@ function wire(s: DashboardServer): void {
   const jobs = new JobManager(lazy, driver);
   registerJobRoutes(s, jobs, lazy);
   registerStateRoutes(s, { source: lazy, sessionName, version, submissions: () => jobs.list() });
-  s.route("GET", "/api/metrics/history", (req) => {
+  s.route("GET", "/api/metrics/history", async (req) => {
     const since = req.query.get("since");
-    return { status: 200, json: history.history(since ? Number(since) : undefined) };
+    return { status: 200, json: await history.history(since ? Number(since) : undefined) };
   });
 }
 

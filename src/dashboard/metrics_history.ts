@@ -83,12 +83,59 @@ export class MetricsHistoryStore {
     }
   }
 
-  history(sinceMs?: number): MetricsHistory {
+  /** The charts' data: from Prometheus when STINGRAY_PROMETHEUS_HOST is set (and answers), else the dashboard's own samples. */
+  async history(sinceMs?: number): Promise<MetricsHistory> {
+    const prom = process.env.STINGRAY_PROMETHEUS_HOST;
+    if (prom) {
+      try {
+        return await prometheusHistory(prom, sinceMs ?? Date.now() - this.windowS * 1000, this.windowS);
+      } catch { /* Prometheus is down: fall back to the dashboard's own samples */ }
+    }
+    return this.ownHistory(sinceMs);
+  }
+
+  ownHistory(sinceMs?: number): MetricsHistory {
     let from = 0;
     if (sinceMs !== undefined) while (from < this.times.length && this.times[from]! <= sinceMs) from++;
     return {
-      interval_s: this.intervalS, window_s: this.windowS, times: this.times.slice(from),
+      source: "dashboard", interval_s: this.intervalS, window_s: this.windowS, times: this.times.slice(from),
       series: Object.fromEntries(NAMES.map((n) => [n, this.series[n].slice(from)])) as Record<MetricName, number[]>,
     };
   }
+}
+
+/** The same series as PromQL over the metrics every node exports (metrics/definitions.ts). */
+export const PROMQL: Record<MetricName, string> = {
+  cpu_used: 'sum(stingray_resources_total{Name="CPU"}) - sum(stingray_resources_available{Name="CPU"})',
+  cpu_total: 'sum(stingray_resources_total{Name="CPU"})',
+  gpu_used: '(sum(stingray_resources_total{Name="GPU"}) - sum(stingray_resources_available{Name="GPU"})) or vector(0)',
+  gpu_total: 'sum(stingray_resources_total{Name="GPU"}) or vector(0)',
+  memory_used_bytes: "sum(stingray_node_mem_used)",
+  memory_total_bytes: "sum(stingray_node_mem_total)",
+  object_store_used_bytes: 'sum(stingray_object_store_memory{Location="MMAP_SHM"})',
+  object_store_capacity_bytes: 'sum(stingray_object_store_memory{Location="MMAP_SHM"}) + sum(stingray_object_store_available_memory)',
+  tasks_running: 'sum(stingray_tasks{State="RUNNING"}) or vector(0)',
+  tasks_pending: 'sum(stingray_tasks{State=~"PENDING_ARGS_AVAIL|PENDING_NODE_ASSIGNMENT|SUBMITTED_TO_WORKER"}) or vector(0)',
+  tasks_finished_per_s: 'sum(rate(stingray_tasks{State="FINISHED"}[1m])) or vector(0)',
+  tasks_failed_per_s: 'sum(rate(stingray_tasks{State="FAILED"}[1m])) or vector(0)',
+  actors_alive: 'sum(stingray_actors{State="ALIVE"}) or vector(0)',
+  nodes_alive: 'sum(stingray_cluster_nodes{State="ALIVE"})',
+};
+
+async function prometheusHistory(base: string, sinceMs: number, windowS: number): Promise<MetricsHistory> {
+  const step = 10;
+  const end = Math.floor(Date.now() / 1000);
+  const start = Math.max(Math.floor(sinceMs / 1000) + 1, end - windowS);
+  const results = await Promise.all(NAMES.map(async (n) => {
+    const u = `${base.replace(/\/$/, "")}/api/v1/query_range?query=${encodeURIComponent(PROMQL[n])}&start=${start}&end=${end}&step=${step}`;
+    const r = await fetch(u, { signal: AbortSignal.timeout(5000) });
+    if (!r.ok) throw new Error(`Prometheus answered ${r.status}`);
+    const j = await r.json() as { data: { result: { values: [number, string][] }[] } };
+    return new Map((j.data.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]));
+  }));
+  const ts = [...new Set(results.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+  return {
+    source: "prometheus", interval_s: step, window_s: windowS, times: ts.map((t) => t * 1000),
+    series: Object.fromEntries(NAMES.map((n, i) => [n, ts.map((t) => results[i]!.get(t) ?? 0)])) as Record<MetricName, number[]>,
+  };
 }

@@ -11,6 +11,8 @@ import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { waitFor } from "../helpers/procs.ts";
+import { PROMQL } from "../../src/dashboard/metrics_history.ts";
+import type { MetricsHistory } from "../../src/dashboard/api_types.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(ROOT, "bin/stingray.js");
@@ -39,7 +41,9 @@ before(async () => {
   if (skip) return;
   hosts = await TestHosts.create(2);
   const [h0, h1] = hosts.hosts as [Host, Host];
-  await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2", "--metrics-export-port=8080"]);
+  // The dashboard's charts read Prometheus (started later in the test) instead of its own samples.
+  await hosts.exec(h0, [node, CLI, "start", "--head", "--port=6379", `--node-ip-address=${h0.ip}`, "--num-cpus=2", "--metrics-export-port=8080",
+    "--dashboard-host=0.0.0.0"], { env: { ...process.env, STINGRAY_PROMETHEUS_HOST: "http://127.0.0.1:9090" } });
   token = (await hosts.exec(h0, [node, CLI, "get-auth-token"])).stdout.trim();
   await hosts.exec(h1, [node, CLI, "start", `--address=${h0.ip}:6379`, `--node-ip-address=${h1.ip}`, "--num-cpus=2", "--metrics-export-port=8080"],
     { env: { ...process.env, STINGRAY_AUTH_TOKEN: token } });
@@ -108,6 +112,21 @@ test("application metrics (ray.metrics) recorded in tasks and an actor reach Pro
     // squares of 0..39: 20 even, 20 odd; 4 of them (0, 1, 4, 9) are at most 10; the actor's gauge is 7.
     return seen === JSON.stringify({ even: 20, odd: 20, count: 40, small: 4, gauge: 7 });
   }, 60_000, "the application metrics in Prometheus").catch((e: Error) => { throw new Error(`${e.message}; last seen ${seen}`); });
+});
+
+test("with STINGRAY_PROMETHEUS_HOST set, the dashboard's charts come from Prometheus, with the same series", { skip, timeout: 90_000 }, async () => {
+  const [h0] = hosts!.hosts as [Host, Host];
+  for (const [name, expr] of Object.entries(PROMQL)) {
+    assert.ok((await promQuery(h0, expr)).length > 0, `${name}: ${expr} returns a series`);
+  }
+  let last: MetricsHistory | undefined;
+  await waitFor(async () => {
+    const r = await fetch(`http://${h0.ip}:8265/api/metrics/history`, { headers: { authorization: `Bearer ${token}` } });
+    last = await r.json() as MetricsHistory;
+    return last.source === "prometheus" && last.times.length > 0 && last.series.nodes_alive.at(-1) === 2;
+  }, 60_000, "chart history from Prometheus");
+  assert.equal(last!.series.cpu_total.at(-1), 4);
+  assert.equal(last!.times.length, last!.series.memory_used_bytes.length);
 });
 
 test("the generated Grafana dashboards: every panel's query runs in Prometheus and returns series", { skip, timeout: 120_000 }, async () => {
