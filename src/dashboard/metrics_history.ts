@@ -133,7 +133,8 @@ async function prometheusHistory(base: string, sinceMs: number, windowS: number)
     const j = await r.json() as { data: { result: { values: [number, string][] }[] } };
     return new Map((j.data.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]));
   }));
-  const ts = [...new Set(results.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+  // Times at which Prometheus has cluster data (some series are padded with vector(0) everywhere).
+  const ts = [...results[NAMES.indexOf("nodes_alive")]!.keys()].sort((a, b) => a - b);
   return {
     source: "prometheus", interval_s: step, window_s: windowS, times: ts.map((t) => t * 1000),
     series: Object.fromEntries(NAMES.map((n, i) => [n, ts.map((t) => results[i]!.get(t) ?? 0)])) as Record<MetricName, number[]>,

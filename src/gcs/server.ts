@@ -5,7 +5,7 @@
  * token; the GCS in turn calls raylets (leases for actors, kills) over the connections they opened,
  * and workers (actor creation) over connections it opens.
  */
-import { listen, connect, serve, type Connection, type Handlers, type RpcServer, type TlsOptions } from "../protocol/connection.ts";
+import { listen, connect, serve, RpcStats, type Connection, type Handlers, type RpcServer, type TlsOptions } from "../protocol/connection.ts";
 import type { ActorInfo, Address, JobInfo, TaskSpec } from "../protocol/messages.ts";
 import { ActorManager, type ActorClusterClient, type LeaseGrant } from "./actor_manager.ts";
 import { NodeManager } from "./node_manager.ts";
@@ -38,6 +38,7 @@ export class GcsServer {
   readonly nodes: NodeManager;
   readonly actors: ActorManager;
   readonly tasks = new TaskEventStore(config("task_events_max_tasks_in_gcs"));
+  readonly rpcStats = new RpcStats();
   private jobs = new Map<string, JobInfo>();
   private nextJob = 1;
   private workerConns = new Map<string, Promise<Connection>>();
@@ -77,7 +78,7 @@ export class GcsServer {
   }
 
   private accept(conn: Connection): void {
-    conn.onRequest = serve(this.handlers, "the GCS");
+    conn.onRequest = serve(this.handlers, "the GCS", this.rpcStats);
     conn.onNotify = (method, payload) => { void conn.onRequest(method, payload, conn); };
     conn.on("handlerError", (e: Error) => log.error(`handler error: ${e.stack ?? e.message}`));
   }
@@ -158,6 +159,7 @@ export class GcsServer {
     "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({
       ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts(), totals: this.tasks.totals(jobId),
     }),
+    "gcs.GetRpcStats": () => ({ methods: [...this.rpcStats.methods].map(([method, m]) => ({ method, ...m })) }),
     "gcs.Ping": () => ({ time: Date.now() }),
   };
 

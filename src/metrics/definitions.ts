@@ -60,3 +60,10 @@ export function clusterMetrics(registry: Registry) {
   };
 }
 export type ClusterMetrics = ReturnType<typeof clusterMetrics>;
+
+/** RPC servers (the raylet's, and on the head the GCS's): requests, errors and handling time per method. */
+export const RPC_METRICS = {
+  handled: { name: PREFIX + "grpc_server_req_handled_total", help: "RPC requests handled, per component and method." },
+  failed: { name: PREFIX + "grpc_server_req_failed_total", help: "RPC requests answered with an error, per component and method." },
+  latency: { name: PREFIX + "grpc_server_req_process_time_ms", help: "Time to handle an RPC request (ms), per component and method." },
+} as const;

@@ -28,6 +28,10 @@ export const DASHBOARDS: DashboardSpec[] = [
         t('sum(stingray_resources_total{Name="CPU"}) - sum(stingray_resources_available{Name="CPU"})', "in use")] },
       { title: "Tasks finished per second", kind: "timeseries", targets: [t('sum(rate(stingray_tasks{State="FINISHED"}[$__rate_interval]))', "finished/s")] },
       { title: "Object store in use", kind: "timeseries", unit: "bytes", targets: [t('sum(stingray_object_store_memory{Location="MMAP_SHM"})', "in memory")] },
+      { title: "RPC requests per second", kind: "timeseries", targets: [t("sum by (Component) (rate(stingray_grpc_server_req_handled_total[$__rate_interval]))", "{{Component}}")] },
+      { title: "RPC errors per second", kind: "timeseries", targets: [t("sum by (Component, Method) (rate(stingray_grpc_server_req_failed_total[$__rate_interval]))", "{{Component}} {{Method}}")] },
+      { title: "RPC handling time, p99 (ms)", kind: "timeseries", unit: "ms",
+        targets: [t("histogram_quantile(0.99, sum by (le, Component) (rate(stingray_grpc_server_req_process_time_ms_bucket[$__rate_interval])))", "{{Component}}")] },
     ],
   },
   {

@@ -51,12 +51,50 @@ export type Handler<M extends MethodName> = (req: Req<M>, conn: Connection) => R
 export type Handlers = { [M in MethodName]?: Handler<M> };
 
 /** A request handler that dispatches to `handlers`; other methods get a ProtocolError naming `service`. */
-export function serve(handlers: Handlers, service: string): RequestHandler {
+/** Latency bucket bounds (ms) of RpcStats, as Ray's gRPC server histograms. */
+export const RPC_LATENCY_BUCKETS_MS = [0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000, 5000];
+
+/** Per-method request counts, errors and handling time of one server (exported by metrics). */
+export class RpcStats {
+  readonly methods = new Map<string, { calls: number; errors: number; buckets: number[]; sumMs: number }>();
+  record(method: string, ms: number, failed: boolean): void {
+    let m = this.methods.get(method);
+    if (!m) this.methods.set(method, (m = { calls: 0, errors: 0, buckets: new Array<number>(RPC_LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0 }));
+    m.calls++;
+    if (failed) m.errors++;
+    m.sumMs += ms;
+    let i = 0;
+    while (i < RPC_LATENCY_BUCKETS_MS.length && ms > RPC_LATENCY_BUCKETS_MS[i]!) i++;
+    m.buckets[i]!++;
+  }
+}
+
+export function serve(handlers: Handlers, service: string, stats?: RpcStats): RequestHandler {
   const table = handlers as Record<string, ((p: unknown, c: Connection) => unknown) | undefined>;
+  if (!stats) {
+    return (method, payload, conn) => {
+      const h = table[method];
+      if (!h) throw new ProtocolError(`${service} does not serve ${method}`);
+      return h(payload, conn);
+    };
+  }
   return (method, payload, conn) => {
     const h = table[method];
     if (!h) throw new ProtocolError(`${service} does not serve ${method}`);
-    return h(payload, conn);
+    const t0 = performance.now();
+    let r: unknown;
+    try {
+      r = h(payload, conn);
+    } catch (e) {
+      stats.record(method, performance.now() - t0, true);
+      throw e;
+    }
+    if (r instanceof Promise) {
+      return r.then((v: unknown) => { stats.record(method, performance.now() - t0, false); return v; },
+        (e: unknown) => { stats.record(method, performance.now() - t0, true); throw e; });
+    }
+    stats.record(method, performance.now() - t0, false);
+    return r;
   };
 }
 export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;

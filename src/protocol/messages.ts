@@ -195,6 +195,7 @@ export const METHODS = {
     obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int),
       /** Every task that ever ended, per job and function (exact; records are sampled under floods). */
       totals: arr(obj({ jobId: str, fn: str, kind: str, finished: int, failed: int })) })),
+  "gcs.GetRpcStats": m(Empty, obj({ methods: arr(obj({ method: str, calls: int, errors: int, buckets: arr(int), sumMs: num })) })),
   "gcs.Ping": m(Empty, obj({ time: num })),
 
   // Raylet: leases, workers, objects

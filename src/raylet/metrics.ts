@@ -59,10 +59,10 @@ function merge(into: Map<string, UserSeries>, m: UserMetric, s: UserSeries): voi
   cur.count += s.count;
   if (cur.buckets && s.buckets && cur.buckets.length === s.buckets.length) for (let i = 0; i < s.buckets.length; i++) cur.buckets[i]! += s.buckets[i]!;
 }
-import { clusterMetrics, nodeMetrics, type ClusterMetrics, type NodeMetrics } from "../metrics/definitions.ts";
+import { clusterMetrics, nodeMetrics, RPC_METRICS, type ClusterMetrics, type NodeMetrics } from "../metrics/definitions.ts";
 import { MetricsExporter } from "../metrics/exporter.ts";
 import { NodeStatsSampler } from "./node_stats.ts";
-import type { Connection } from "../protocol/connection.ts";
+import { RPC_LATENCY_BUCKETS_MS, type Connection, type RpcStats } from "../protocol/connection.ts";
 import type { ObjectStore } from "../object_store/store.ts";
 import type { WorkerHandle } from "./worker_pool.ts";
 
@@ -80,6 +80,7 @@ export interface NodeView {
   total(): Record<string, number>;
   available(): Record<string, number>;
   gcs(): Connection | undefined;
+  rpcStats: RpcStats;
 }
 
 export class NodeMetricsExport {
@@ -101,6 +102,35 @@ export class NodeMetricsExport {
     if (view.isHead) this.cluster = clusterMetrics(this.registry);
     this.sampler = new NodeStatsSampler(o.sessionDir);
     this.exporter = new MetricsExporter({ ...o, registry: this.registry, collect: () => this.collect() });
+    this.registerRpcMetrics({ SessionName: view.sessionName, NodeAddress: view.nodeIp, NodeId: view.nodeId });
+  }
+
+  /** The GCS's RPC figures (head only), fetched at scrape time. */
+  private gcsRpc: { method: string; calls: number; errors: number; buckets: number[]; sumMs: number }[] = [];
+
+  private registerRpcMetrics(labels: Record<string, string>): void {
+    const rows = (): { component: string; method: string; m: { calls: number; errors: number; buckets: number[]; sumMs: number } }[] => [
+      ...[...this.view.rpcStats.methods].map(([method, m]) => ({ component: "raylet", method, m })),
+      ...this.gcsRpc.map((m) => ({ component: "gcs", method: m.method, m })),
+    ];
+    const metric = (name: string, help: string, type: "counter" | "histogram", values: () => unknown[]): Metric =>
+      ({ name, help, type, aggregator: "sum", reset: () => {}, get: async () => ({ name, help, type, aggregator: "sum", values: values() }) }) as unknown as Metric;
+    this.registry.registerMetric(metric(RPC_METRICS.handled.name, RPC_METRICS.handled.help, "counter",
+      () => rows().map((r) => ({ value: r.m.calls, labels: { ...labels, Component: r.component, Method: r.method } }))));
+    this.registry.registerMetric(metric(RPC_METRICS.failed.name, RPC_METRICS.failed.help, "counter",
+      () => rows().map((r) => ({ value: r.m.errors, labels: { ...labels, Component: r.component, Method: r.method } }))));
+    this.registry.registerMetric(metric(RPC_METRICS.latency.name, RPC_METRICS.latency.help, "histogram", () => rows().flatMap((r) => {
+      const l = { ...labels, Component: r.component, Method: r.method };
+      let acc = 0;
+      return [
+        ...r.m.buckets.map((n, i) => {
+          acc += n;
+          return { value: acc, labels: { ...l, le: i < RPC_LATENCY_BUCKETS_MS.length ? RPC_LATENCY_BUCKETS_MS[i]! : "+Inf" }, metricName: `${RPC_METRICS.latency.name}_bucket` };
+        }),
+        { value: r.m.sumMs, labels: l, metricName: `${RPC_METRICS.latency.name}_sum` },
+        { value: r.m.calls, labels: l, metricName: `${RPC_METRICS.latency.name}_count` },
+      ];
+    })));
   }
 
   get port(): number { return this.exporter.port; }
@@ -180,10 +210,11 @@ export class NodeMetricsExport {
   private async collectCluster(c: ClusterMetrics, session: string): Promise<void> {
     const gcs = this.view.gcs();
     if (!gcs || gcs.closed) return;
-    const [tasks, { actors }, { jobs }, { nodes }] = await Promise.all([
+    const [tasks, { actors }, { jobs }, { nodes }, rpc] = await Promise.all([
       gcs.request("gcs.GetTaskEvents", { limit: 0 }), gcs.request("gcs.ListActors", {}), gcs.request("gcs.GetAllJobs", {}),
-      gcs.request("gcs.GetAllNodes", {}),
+      gcs.request("gcs.GetAllNodes", {}), gcs.request("gcs.GetRpcStats", {}),
     ]);
+    this.gcsRpc = rpc.methods;
     c.tasks.reset();
     for (const t of tasks.totals) {
       if (t.finished) c.tasks.inc({ SessionName: session, State: "FINISHED", Name: t.fn, JobId: t.jobId }, t.finished);

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { listen, connect, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
+import { listen, connect, serve, RpcStats, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
 import type { Address, NodeInfo, Req, Res } from "../protocol/messages.ts";
 import { LocalScheduler, type ClusterNodeView } from "./scheduler.ts";
 import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner } from "./worker_pool.ts";
@@ -78,6 +78,7 @@ export class Raylet {
   private nextPort: number;
   private stopping = false;
   private sysStats: NodeStatsSampler;
+  readonly rpcStats = new RpcStats();
 
   constructor(opts: RayletOptions) {
     this.opts = opts;
@@ -119,7 +120,7 @@ export class Raylet {
         sessionName: path.basename(this.opts.sessionDir), nodeId: this.opts.nodeId, nodeIp: this.opts.nodeIp, isHead: this.opts.isHead,
         store: this.store, workers: () => this.pool.workers.values(), leases: () => this.leases.size,
         pendingLeases: () => this.scheduler.queued, infeasibleShapes: () => this.infeasible.size,
-        total: () => this.scheduler.total, available: () => this.scheduler.available, gcs: () => this.gcs,
+        total: () => this.scheduler.total, available: () => this.scheduler.available, gcs: () => this.gcs, rpcStats: this.rpcStats,
       }, {
         host: this.opts.host, port: this.opts.metricsExportPort, token: this.opts.token,
         allowUnauthenticated: this.opts.metricsAllowUnauthenticated ?? false, sessionDir: this.opts.sessionDir,
@@ -265,7 +266,7 @@ export class Raylet {
   }
 
   private accept(conn: Connection): void {
-    conn.onRequest = serve(this.handlers, "the raylet");
+    conn.onRequest = serve(this.handlers, "the raylet", this.rpcStats);
     conn.onNotify = (method, payload) => {
       if (method === "gcs.Published") {
         const p = payload as Req<"gcs.Published">;

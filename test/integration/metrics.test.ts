@@ -64,6 +64,10 @@ test("each node's /metrics needs the cluster token; the head lists both nodes fo
   const text = await ok.text();
   assert.match(text, new RegExp(`stingray_node_cpu_count\\{[^}]*NodeAddress="${h1.ip.replace(/\./g, "\\.")}"[^}]*\\} 2`));
   assert.match(text, /stingray_resources_total\{[^}]*Name="CPU"\} 2/);
+  const head = await (await fetch(`http://${h0.ip}:8080/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  assert.match(head, /stingray_grpc_server_req_handled_total\{[^}]*Component="gcs",Method="gcs\.RegisterNode"\} 2\n/, "the GCS counted both registrations");
+  assert.match(head, /stingray_grpc_server_req_process_time_ms_count\{[^}]*Component="raylet",Method="raylet\.RegisterWorker"\} \d+/);
+  assert.match(head, /stingray_cluster_nodes\{[^}]*State="ALIVE"\} 2/);
   const cfg = (await hosts!.exec(h0, ["cat", `${SESSION}/metrics/prometheus/prometheus.yml`])).stdout;
   assert.match(cfg, /credentials_file: ".*\/auth_token"/);
   assert.doesNotMatch(cfg, new RegExp(token), "the token is not inline in prometheus.yml");
@@ -123,9 +127,10 @@ test("with STINGRAY_PROMETHEUS_HOST set, the dashboard's charts come from Promet
   await waitFor(async () => {
     const r = await fetch(`http://${h0.ip}:8265/api/metrics/history`, { headers: { authorization: `Bearer ${token}` } });
     last = await r.json() as MetricsHistory;
-    return last.source === "prometheus" && last.times.length > 0 && last.series.nodes_alive.at(-1) === 2;
+    // Both nodes scraped: 2 alive, 2 + 2 CPUs.
+    return last.source === "prometheus" && last.series.nodes_alive.at(-1) === 2 && last.series.cpu_total.at(-1) === 4;
   }, 60_000, "chart history from Prometheus");
-  assert.equal(last!.series.cpu_total.at(-1), 4);
+  assert.ok(last!.series.memory_total_bytes.at(-1)! > 0);
   assert.equal(last!.times.length, last!.series.memory_used_bytes.length);
 });
 
