@@ -156,8 +156,9 @@ export class GcsServer {
     "gcs.PublishLogs": (batch) => { this.pubsub.publish("logs", batch.jobId, batch); return {}; },
     "gcs.PublishWarning": ({ jobId, message }) => { this.pubsub.publish("warning", jobId, { message }); return {}; },
     "gcs.AddTaskEvents": (batch) => { this.tasks.add(batch); return {}; },
-    "gcs.GetTaskEvents": ({ jobId, taskId, limit }) => ({
+    "gcs.GetTaskEvents": ({ jobId, taskId, limit, byFunction }) => ({
       ...this.tasks.query({ jobId, taskId, limit }), dropped: this.tasks.dropped, stateCounts: this.tasks.counts(), totals: this.tasks.totals(jobId),
+      byFunction: byFunction ? this.tasks.countsByFunction() : undefined,
     }),
     "gcs.GetRpcStats": () => ({ methods: [...this.rpcStats.methods].map(([method, m]) => ({ method, ...m })) }),
     "gcs.Ping": () => ({ time: Date.now() }),

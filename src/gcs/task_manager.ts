@@ -42,6 +42,8 @@ export class TaskEventStore {
   private tasks = new Map<string, Rec>();
   private max: number;
   private byState = new Array<number>(TASK_EVENT_STATES.length).fill(0);
+  /** Tasks in the table per description (job and function) and state. */
+  private byDesc = new Map<TaskDesc, number[]>();
   private descs = new Map<string, TaskDesc>();
   private wheres = new Map<string, Where>();
   /** Tasks that ended, per job and function: exact, while records are sampled under floods. */
@@ -91,7 +93,8 @@ export class TaskEventStore {
     }
     while (this.tasks.size > this.max) {
       const oldest = this.tasks.keys().next().value as string;
-      this.byState[this.tasks.get(oldest)!.state]!--;
+      const old = this.tasks.get(oldest)!;
+      this.count(old.desc, old.state, -1);
       this.tasks.delete(oldest);
       this.dropped++;
     }
@@ -123,26 +126,30 @@ export class TaskEventStore {
     if (!r) {
       r = { id, attempt, state, desc, where: undefined, err: undefined, created: -1, start: -1, end: -1, ev: [] };
       this.tasks.set(id, r);
-      this.byState[state]!++;
+      this.count(desc, state, 1);
     }
     if (attempt > r.attempt) {
       // A retry: the new attempt's history starts over.
       r.attempt = attempt;
-      this.byState[r.state]!--;
+      this.count(r.desc, r.state, -1);
       r.state = state;
-      this.byState[state]!++;
+      this.count(r.desc, state, 1);
       r.start = -1; r.end = -1; r.err = undefined; r.ev = [];
     } else if (attempt < r.attempt) {
       return;
     }
-    r.desc = desc;
+    if (r.desc !== desc) {
+      this.count(r.desc, r.state, -1);
+      r.desc = desc;
+      this.count(desc, r.state, 1);
+    }
     if (where) r.where = where;
     if (start >= 0 && state !== RUNNING && !hasState(r.ev, RUNNING)) insertEvent(r.ev, RUNNING, start);
     insertEvent(r.ev, state, t);
     if (rank(state) >= rank(r.state) && state !== r.state) {
-      this.byState[r.state]!--;
+      this.count(r.desc, r.state, -1);
       r.state = state;
-      this.byState[state]!++;
+      this.count(r.desc, state, 1);
     }
     if (created >= 0) r.created = r.created < 0 ? created : Math.min(r.created, created);
     if (state === RUNNING) r.start = t;
@@ -166,9 +173,9 @@ export class TaskEventStore {
   jobFinished(jobId: string, t: number): void {
     for (const r of this.tasks.values()) {
       if (r.desc.jobId !== jobId || r.state === FINISHED || r.state === FAILED) continue;
-      this.byState[r.state]!--;
+      this.count(r.desc, r.state, -1);
       r.state = FAILED;
-      this.byState[FAILED]!++;
+      this.count(r.desc, FAILED, 1);
       r.end = t;
       r.err = { type: JOB_FINISHED, msg: "the job's driver exited before this task ended", stack: undefined };
       insertEvent(r.ev, FAILED, t);
@@ -179,6 +186,29 @@ export class TaskEventStore {
   totals(jobId?: string): { jobId: string; fn: string; kind: string; finished: number; failed: number }[] {
     const all = [...this.ended.values()];
     return jobId === undefined ? all : all.filter((t) => t.jobId === jobId);
+  }
+
+  private count(desc: TaskDesc, state: number, d: number): void {
+    this.byState[state]! += d;
+    let c = this.byDesc.get(desc);
+    if (!c) this.byDesc.set(desc, (c = new Array<number>(TASK_EVENT_STATES.length).fill(0)));
+    c[state]! += d;
+    if (d < 0 && c.every((x) => x === 0)) this.byDesc.delete(desc);
+  }
+
+  /** Tasks in the table per job, function and state (the metrics' current states by function). */
+  countsByFunction(): { jobId: string; fn: string; state: string; n: number }[] {
+    const out = new Map<string, { jobId: string; fn: string; state: string; n: number }>();
+    for (const [d, c] of this.byDesc) {
+      c.forEach((n, i) => {
+        if (n <= 0) return;
+        const state = TASK_EVENT_STATES[i]!;
+        const k = `${d.jobId}\u0000${d.fn}\u0000${state}`;
+        const e = out.get(k);
+        if (e) e.n += n; else out.set(k, { jobId: d.jobId, fn: d.fn, state, n });
+      });
+    }
+    return [...out.values()];
   }
 
   /** How many tasks are in each state now. */

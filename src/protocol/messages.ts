@@ -191,10 +191,12 @@ export const METHODS = {
   /** Sent by the GCS to subscribers. */
   "gcs.Published": m(obj({ channel: str, key: str, data: unknownValue }), Ok),
   "gcs.AddTaskEvents": m(TaskEventBatch, Ok),
-  "gcs.GetTaskEvents": m(obj({ jobId: opt(str), taskId: opt(str), limit: int }),
+  "gcs.GetTaskEvents": m(obj({ jobId: opt(str), taskId: opt(str), limit: int, byFunction: opt(bool) }),
     obj({ tasks: arr(TaskRecord), total: int, dropped: int, stateCounts: record(int),
       /** Every task that ever ended, per job and function (exact; records are sampled under floods). */
-      totals: arr(obj({ jobId: str, fn: str, kind: str, finished: int, failed: int })) })),
+      totals: arr(obj({ jobId: str, fn: str, kind: str, finished: int, failed: int })),
+      /** With byFunction: tasks in the table per job, function and state. */
+      byFunction: opt(arr(obj({ jobId: str, fn: str, state: str, n: int }))) })),
   "gcs.GetRpcStats": m(Empty, obj({ methods: arr(obj({ method: str, calls: int, errors: int, buckets: arr(int), sumMs: num })) })),
   "gcs.Ping": m(Empty, obj({ time: num })),
 

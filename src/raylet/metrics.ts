@@ -211,7 +211,7 @@ export class NodeMetricsExport {
     const gcs = this.view.gcs();
     if (!gcs || gcs.closed) return;
     const [tasks, { actors }, { jobs }, { nodes }, rpc] = await Promise.all([
-      gcs.request("gcs.GetTaskEvents", { limit: 0 }), gcs.request("gcs.ListActors", {}), gcs.request("gcs.GetAllJobs", {}),
+      gcs.request("gcs.GetTaskEvents", { limit: 0, byFunction: true }), gcs.request("gcs.ListActors", {}), gcs.request("gcs.GetAllJobs", {}),
       gcs.request("gcs.GetAllNodes", {}), gcs.request("gcs.GetRpcStats", {}),
     ]);
     this.gcsRpc = rpc.methods;
@@ -220,9 +220,9 @@ export class NodeMetricsExport {
       if (t.finished) c.tasks.inc({ SessionName: session, State: "FINISHED", Name: t.fn, JobId: t.jobId }, t.finished);
       if (t.failed) c.tasks.inc({ SessionName: session, State: "FAILED", Name: t.fn, JobId: t.jobId }, t.failed);
     }
-    // Current states come from the task table (by state only there; per function would need a scan).
-    for (const [state, n] of Object.entries(tasks.stateCounts)) {
-      if (state !== "FINISHED" && state !== "FAILED") c.tasks.set({ SessionName: session, State: state, Name: "", JobId: "" }, n);
+    // Current states come from the task table (which holds every task not dropped under floods).
+    for (const x of tasks.byFunction ?? []) {
+      if (x.state !== "FINISHED" && x.state !== "FAILED") c.tasks.inc({ SessionName: session, State: x.state, Name: x.fn, JobId: x.jobId }, x.n);
     }
     c.actors.reset();
     for (const a of actors) c.actors.inc({ SessionName: session, State: a.state, Name: a.className });

@@ -68,6 +68,7 @@ test("the task table merges events from two processes in any order; the furthest
   assert.equal(r!.start, 110);
   assert.equal(r!.end, 130);
   assert.deepEqual(s.counts(), { FINISHED: 1 });
+  assert.deepEqual(s.countsByFunction(), [{ jobId: "00000001", fn: "f", state: "FINISHED", n: 1 }]);
   // A retry starts a new attempt's history; events of the old attempt are ignored after it.
   s.add(batch([ev("t1", "PENDING_NODE_ASSIGNMENT", 140, { attempt: 1 }), ev("t1", "FAILED", 120)], 0));
   const [r2] = s.query({ taskId: "t1", limit: 1 }).tasks;
@@ -117,6 +118,8 @@ test("the task table keeps the newest tasks, counts evictions and dropped events
   assert.deepEqual(s.query({ jobId: "j1", limit: 10 }).tasks.map((t) => t.taskId), ["t5", "t3"]);
   assert.equal(s.query({ limit: 1 }).total, 3);
   assert.deepEqual(s.counts(), { PENDING_NODE_ASSIGNMENT: 3 });
+  assert.deepEqual(s.countsByFunction().map((x) => [x.jobId, x.state, x.n]).sort(), [["j1", "PENDING_NODE_ASSIGNMENT", 2], ["j2", "PENDING_NODE_ASSIGNMENT", 1]],
+    "evicted tasks leave the per-function counts");
 });
 
 test("task summaries count states per function; the timeline has one complete event per task that ran", () => {
