@@ -78,10 +78,11 @@ test("Prometheus started as in seed 003 scrapes both nodes and counts the worklo
   const { stdout } = await hosts!.exec(h0, [node, path.join(ROOT, "test/fixtures/drivers/metrics_workload.ts")], { cwd: ROOT });
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { squares: 40, failed: 3 });
   // Seed 003: ./prometheus --config.file=/tmp/ray/session_latest/metrics/prometheus/prometheus.yml
-  // (plus a storage path in the host's private /tmp: Debian's build defaults to /var/lib/prometheus,
-  // which every run would share).
-  hosts!.spawn(h0, ["sh", "-c", `mkdir -p /tmp/prom && cd /tmp/prom && exec ${prometheusBin} ` +
-    `--config.file=${SESSION}/metrics/prometheus/prometheus.yml --storage.tsdb.path=/tmp/prom/data`]);
+  // Debian's build keeps its data in /var/lib/prometheus: give the host its own (a tmpfs in its
+  // private mount namespace), so the command stays exactly the seed's and runs share nothing.
+  // (In the same command: every command on a test host gets its own copy of the host's mount namespace.)
+  hosts!.spawn(h0, ["sh", "-c", "mkdir -p /var/lib/prometheus && mount -t tmpfs none /var/lib/prometheus && mkdir -p /tmp/prom && cd /tmp/prom && " +
+    `exec ${prometheusBin} --config.file=${SESSION}/metrics/prometheus/prometheus.yml`]);
   await waitFor(async () => {
     try {
       const r = await fetch(`http://${h0.ip}:9090/api/v1/targets`);
