@@ -183,4 +183,11 @@ export class JobSupervisor {
   }
 
   ping(): boolean { return true; }
+
+  /** The job is over: report this worker's last task events, then exit (the actor ends with it). */
+  exit(): boolean {
+    core().taskEvents.flushAll();
+    setTimeout(() => process.exit(0), 100);
+    return true;
+  }
 }

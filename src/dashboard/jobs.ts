@@ -137,7 +137,10 @@ export class JobManager {
       },
     ).finally(() => {
       this.supervisors.delete(id);
-      void kill(handle as ActorHandle<unknown>, { noRestart: true }).catch(() => {});
+      // Let the supervisor exit by itself (it reports its task events first); kill it if it does not.
+      void get(handle.exit.remote()).catch(() => {}).finally(() => {
+        setTimeout(() => { void kill(handle as ActorHandle<unknown>, { noRestart: true }).catch(() => {}); }, 2000).unref();
+      });
     });
   }
 

@@ -145,7 +145,8 @@ export class TaskEventStore {
     }
     if (where) r.where = where;
     if (start >= 0 && state !== RUNNING && !hasState(r.ev, RUNNING)) insertEvent(r.ev, RUNNING, start);
-    insertEvent(r.ev, state, t);
+    // A worker may report a task as running and, in the same report, as ended (with its start).
+    if (state !== RUNNING || !hasState(r.ev, RUNNING)) insertEvent(r.ev, state, t);
     if (rank(state) >= rank(r.state) && state !== r.state) {
       this.count(r.desc, r.state, -1);
       r.state = state;

@@ -289,7 +289,7 @@ export class Raylet {
     if (this.stopping || conn === this.gcs) return;
     for (const lease of [...this.leases.values()]) {
       if (lease.holder === conn && !lease.actorId) {
-        this.endLease(lease, true, "its lease holder disconnected");
+        this.endLease(lease, "graceful", "its lease holder disconnected");
       }
     }
     const owner = conn.peer.id;
@@ -323,10 +323,11 @@ export class Raylet {
   /** Nodes that pulled a copy of an object from this node (recorded when they read its first chunk). */
   private copiesAt = new Map<string, Set<string>>();
 
-  private endLease(lease: Lease, kill: boolean, reason: string): void {
+  /** End a lease; `kill` stops its worker: at once ("force"), or asked to exit first ("graceful": it reports its last task events). */
+  private endLease(lease: Lease, kill: boolean | "graceful", reason: string): void {
     if (!this.leases.delete(lease.leaseId)) return;
     this.scheduler.release(lease.resources, lease.gpuIds);
-    if (kill) this.pool.kill(lease.worker, reason);
+    if (kill) this.pool.kill(lease.worker, reason, kill !== "graceful");
     else this.pool.push(lease.worker);
   }
 

@@ -113,6 +113,9 @@ export class TaskEventBuffer {
   private readonly interval = configOnce("task_events_report_interval_ms");
   /** Records this process may still make before the next report. */
   private tokens = this.budget;
+  private refilledAt = Date.now();
+  /** A report soon after work ends (a worker may be stopped right after its last task). */
+  private soon: NodeJS.Timeout | undefined;
   /** Per function descriptor, per method ("" for functions). */
   private counters = new Map<object, Map<string, Counter>>();
   private timer: NodeJS.Timeout | undefined;
@@ -169,7 +172,14 @@ export class TaskEventBuffer {
     const err = returns[0]?.err;
     this.countEnd(spec, err !== undefined);
     this.end(spec, start, err, false, false);
-    if (spec.kind === "actor_create") this.flush(); // its worker may be killed soon after; report it now
+    if (spec.kind === "actor_create") { this.flush(); return; } // its worker may be killed soon after; report it now
+    // Report within ~100 ms rather than at the next interval: the worker may be stopped (its job
+    // ended, its lease returned) before then. Under load this still sends at most ~10 small
+    // reports a second, and the record budget is per second, not per report.
+    if (!this.soon) {
+      this.soon = setTimeout(() => { this.soon = undefined; this.flush(); }, 100);
+      this.soon.unref();
+    }
   }
 
   private countEnd(spec: TaskSpec, failed: boolean): void {
@@ -194,7 +204,10 @@ export class TaskEventBuffer {
   flush(): void {
     if (this.interval <= 0) return;
     const b = new BatchBuilder(this.where, this.dropped);
-    this.tokens = this.budget;
+    // Refill the record budget in proportion to the time since the last refill (per interval).
+    const now = Date.now();
+    this.tokens = Math.min(this.budget, this.tokens + Math.floor(this.budget * (now - this.refilledAt) / this.interval));
+    this.refilledAt = now;
     for (const e of this.ended) {
       // An owner's end is not "here": it carries no start (the worker that ran it reports that).
       b.add(e.ref, e.err ? FAILED : FINISHED, e.end, e.owner ? -1 : e.start ?? -1, -1, e.err);
@@ -231,5 +244,7 @@ export class TaskEventBuffer {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = undefined;
   }
 }

@@ -117,7 +117,10 @@ test("a TypeScript job with a working_dir runs on the node its entrypoint resour
       `/api/v0/tasks?detail=1&filter_keys=job_id&filter_predicates=%3D&filter_values=${job.job_id}&filter_keys=name&filter_predicates=%3D&filter_values=square`);
     tasks = r.json.data.result.result;
     return tasks.length === 4 && tasks.every((t) => t.state === "FINISHED" && t.node_id !== null);
-  }, 20_000, "the job's four square tasks, finished, with their nodes");
+  }, 20_000, "the job's four square tasks, finished, with their nodes").catch(async (e: Error) => {
+    const all = await api<StateEnvelope<ListResult<TaskState>>>("GET", "/api/v0/tasks?detail=1&limit=100");
+    throw new Error(`${e.message}; tasks: ${JSON.stringify(all.json.data.result.result.map((t) => [t.name, t.state, t.job_id, t.node_id, t.events.map((x) => x.state)]))}`);
+  });
   for (const t of tasks) {
     // PENDING appears only for tasks still waiting when their owner reported (see worker/task_events.ts).
     assert.deepEqual(t.events.map((e) => e.state).filter((x) => x !== "PENDING_NODE_ASSIGNMENT"), ["RUNNING", "FINISHED"]);
@@ -169,7 +172,7 @@ test("a failing job is FAILED with its exit code and output; a stopped job is ST
   await api("POST", "/api/jobs/", { entrypoint: "node sleep.ts", submission_id: "orphan", runtime_env: env });
   const orphan = await waitJob("orphan", (j) => j.status === "RUNNING");
   const actors = await api<StateEnvelope<ListResult<ActorState>>>("GET",
-    "/api/v0/actors?filter_keys=class_name&filter_predicates=%3D&filter_values=JobSupervisor&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE");
+    "/api/v0/actors?filter_keys=name&filter_predicates=%3D&filter_values=_stingray_job_supervisor_orphan&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE");
   const sup = actors.json.data.result.result;
   assert.equal(sup.length, 1);
   await hosts!.exec(h0, ["kill", "-KILL", String(sup[0]!.pid)]);

@@ -200,14 +200,16 @@ test("seed 004's fixed ports: every listening port is one the flags gave", { ski
   await hosts!.exec(h2, [node, CLI, "stop", "--force"]);
   const out = await hosts!.exec(h2, [node, CLI, "start", "--head", "--max-worker-port=10099", "--node-manager-port=20000",
     "--object-manager-port=20001", "--dashboard-host=0.0.0.0", "--redis-shard-ports=20002,20003,20004,20005,20006,20007",
-    `--node-ip-address=${h2.ip}`, "--num-cpus=2"]);
+    // Stingray's one addition: the metrics port, inside the range the seed already publishes.
+    "--metrics-export-port=20002", `--node-ip-address=${h2.ip}`, "--num-cpus=2"]);
   assert.match(out.stderr, /--redis-shard-ports has no meaning in Stingray/);
   const { stdout } = await hosts!.exec(h2, [node, path.join(ROOT, "test/fixtures/drivers/node_ips.ts")], { cwd: ROOT });
   assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!).ips, [h2.ip]);
   const ss = (await hosts!.exec(h2, ["ss", "-Hltn"])).stdout;
   const ports = [...ss.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1]));
   assert.ok(ports.includes(6379) && ports.includes(20000) && ports.includes(8265), `head ports listen: ${ports.join(",")}`);
-  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && p !== 8265 && !(p >= 10001 && p <= 10099));
+  assert.ok(ports.includes(20002), `the metrics port listens: ${ports.join(",")}`);
+  const stray = ports.filter((p) => p !== 6379 && p !== 20000 && p !== 20002 && p !== 8265 && !(p >= 10001 && p <= 10099));
   assert.deepEqual(stray, [], "no process listens outside the given ports");
   await hosts!.exec(h2, [node, CLI, "stop"]);
 });
