@@ -34,7 +34,7 @@ export const TUNABLES = {
   job_stop_grace_ms: num(3000, "Time a stopped job's entrypoint gets after SIGTERM before SIGKILL."),
   task_events_report_interval_ms: num(1000, "How often each process sends its task state events to the GCS (for the state API and dashboard); 0 turns task events off."),
   task_events_max_buffer: num(100_000, "Pending tasks an owner keeps track of for task events (beyond it they are not reported)."),
-  task_events_max_per_report: num(2_000, "Most task records a process reports per interval; beyond it they are dropped and counted (per-function finished/failed counts stay exact). Bounds the cost of task events under floods of tiny tasks."),
+  task_events_max_per_report: num(2_000, "Most task records a process reports per report interval (task_events_report_interval_ms; the budget refills over time, however often reports go out); beyond it they are dropped and counted (per-function finished/failed counts stay exact). Bounds the cost of task events under floods of tiny tasks."),
   task_events_max_tasks_in_gcs: num(100_000, "Tasks whose state the GCS keeps; the oldest are evicted first."),
   object_store_memory_fraction: num(0.3, "Default object store capacity as a fraction of system memory."),
   object_store_recycle_fraction: num(0.5, "Share of the object store that freed large objects' files may keep for reuse (fresh shared-memory pages are slow to write)."),
