@@ -60,7 +60,8 @@ export async function stopCommand(argv: string[]): Promise<number> {
   const byKind = (k: string): number => procs.filter((p) => p.kind === k).length;
   process.stdout.write(`Stopped all ${procs.length} Stingray processes (gcs_server: ${byKind("gcs_server")}, ` +
     `raylet: ${byKind("raylet")}, workers: ${byKind("worker")}` +
-    (byKind("client_server") ? `, client server and proxies: ${byKind("client_server")}` : "") + ")" +
+    (byKind("client_server") ? `, client server and proxies: ${byKind("client_server")}` : "") +
+    (byKind("dashboard") ? `, dashboard: ${byKind("dashboard")}` : "") + ")" +
     (left.length ? `; ${left.length} did not exit within the grace period and were killed.\n` : ".\n"));
   return 0;
 }
