@@ -9,7 +9,8 @@
  * cookie the web UI uses) and `POST /api/logout`. The jobs, state and log routes and the web UI
  * register through `route()` as they are built.
  */
-import http from "node:http";
+import type http from "node:http";
+import { boundPort, closeHttp, listenHttp } from "../common/http_server.ts";
 import { StingrayError } from "../common/errors.ts";
 import { checkRequest, SESSION_COOKIE, tokenMatches, type Denial } from "./security.ts";
 
@@ -88,28 +89,17 @@ export class DashboardServer {
     if (o.public) this.publicPaths.add(path);
   }
 
-  get port(): number {
-    const a = this.server?.address();
-    return typeof a === "object" && a ? a.port : 0;
-  }
+  get port(): number { return boundPort(this.server); }
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => { void this.handle(req, res); });
-    server.headersTimeout = 20_000;
-    server.requestTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.opts.port, this.opts.host, () => { server.off("error", reject); resolve(); });
-    });
-    this.server = server;
+    this.server = await listenHttp((req, res) => { void this.handle(req, res); }, this.opts.host, this.opts.port,
+      { headersMs: 20_000, requestMs: 60_000 });
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeHttp(s);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

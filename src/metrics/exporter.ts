@@ -5,7 +5,8 @@
  * credential (the generated prometheus.yml sends it from a 0600 file) unless the node was started
  * with `--metrics-allow-unauthenticated`.
  */
-import http from "node:http";
+import type http from "node:http";
+import { boundPort, closeHttp, listenHttp } from "../common/http_server.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Registry } from "prom-client";
 
@@ -27,28 +28,17 @@ export class MetricsExporter {
 
   constructor(o: ExporterOptions) { this.o = o; }
 
-  get port(): number {
-    const a = this.server?.address();
-    return typeof a === "object" && a ? a.port : 0;
-  }
+  get port(): number { return boundPort(this.server); }
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => { void this.handle(req, res); });
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.o.port, this.o.host, () => { server.off("error", reject); resolve(); });
-    });
-    this.server = server;
+    this.server = await listenHttp((req, res) => { void this.handle(req, res); }, this.o.host, this.o.port,
+      { headersMs: 10_000, requestMs: 30_000 });
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeHttp(s);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -46,3 +46,20 @@ export async function captureStderr<T>(f: () => Promise<T>): Promise<{ value: T;
     process.stderr.write = orig;
   }
 }
+
+/**
+ * The processes of a cluster started with `--temp-dir=tempDir`: its daemons and workers and the
+ * jobs' entrypoints, found by their command line, environment or working directory naming it
+ * (`stingray stop` would also stop other clusters on the host).
+ */
+export function clusterPids(tempDir: string): number[] {
+  const candidates = new Set([...stingrayPids(), ...fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number)]);
+  candidates.delete(process.pid);
+  return [...candidates].filter((pid) => {
+    try { if (fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(tempDir)) return true; } catch { /* exited or not ours */ }
+    for (const f of ["cmdline", "environ"]) {
+      try { if (fs.readFileSync(`/proc/${pid}/${f}`, "utf8").includes(tempDir)) return true; } catch { /* exited or not ours */ }
+    }
+    return false;
+  });
+}

@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { waitFor, stingrayPids } from "../helpers/procs.ts";
+import { waitFor, clusterPids } from "../helpers/procs.ts";
 import type { JobDetails } from "../../src/dashboard/api_types.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -40,21 +40,6 @@ function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-/**
- * This cluster's processes: its daemons and workers (stingrayPids) and the jobs' entrypoints,
- * found by their command line, environment or working directory naming its temp dir.
- */
-function clusterPids(): number[] {
-  const candidates = new Set([...stingrayPids(), ...fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number)]);
-  candidates.delete(process.pid);
-  return [...candidates].filter((pid) => {
-    try { if (fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(tempDir)) return true; } catch { /* exited or not ours */ }
-    for (const f of ["cmdline", "environ"]) {
-      try { if (fs.readFileSync(`/proc/${pid}/${f}`, "utf8").includes(tempDir)) return true; } catch { /* exited or not ours */ }
-    }
-    return false;
-  });
-}
 
 before(async () => {
   fs.mkdirSync(workDir);
@@ -85,8 +70,8 @@ before(async () => {
 });
 
 after(async () => {
-  for (const pid of clusterPids()) { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } }
-  await waitFor(() => clusterPids().length === 0, 30_000, "the cluster's processes to exit");
+  for (const pid of clusterPids(tempDir)) { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } }
+  await waitFor(() => clusterPids(tempDir).length === 0, 30_000, "the cluster's processes to exit");
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -178,7 +163,7 @@ test("--no-wait, status, stop of a long sleeper: STOPPED; a running job cannot b
   assert.equal((await jobStatus(id!)).status, "STOPPED");
   const again = await cli(["job", "stop", id!, "--address", url]);
   assert.match(again.stdout, /had already exited \(STOPPED\)/);
-  const sleepers = (): number[] => clusterPids().filter((p) => {
+  const sleepers = (): number[] => clusterPids(tempDir).filter((p) => {
     try { return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("sleep.ts"); } catch { return false; }
   });
   await waitFor(() => sleepers().length === 0, 30_000, "the stopped job's process to exit");

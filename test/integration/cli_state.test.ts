@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { waitFor, stingrayPids } from "../helpers/procs.ts";
+import { waitFor, clusterPids } from "../helpers/procs.ts";
 import type { ActorState, NodeState, ObjectState, TaskState, TraceEvent, WorkerState } from "../../src/dashboard/api_types.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -44,18 +44,6 @@ async function json<T>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-/** This cluster's processes (daemons, workers, the driver): their command line, environment or cwd names its temp dir. */
-function clusterPids(): number[] {
-  const candidates = new Set([...stingrayPids(), ...fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number)]);
-  candidates.delete(process.pid);
-  return [...candidates].filter((pid) => {
-    try { if (fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(tempDir)) return true; } catch { /* exited or not ours */ }
-    for (const f of ["cmdline", "environ"]) {
-      try { if (fs.readFileSync(`/proc/${pid}/${f}`, "utf8").includes(tempDir)) return true; } catch { /* exited or not ours */ }
-    }
-    return false;
-  });
-}
 
 before(async () => {
   const started = await cli(["start", "--head", "--port=0", "--dashboard-port=0", "--client-server-port=0", "--num-cpus=2", `--temp-dir=${tempDir}`]);
@@ -89,8 +77,8 @@ before(async () => {
 after(async () => {
   driver?.stdin?.end();
   if (driver && driver.exitCode === null) await new Promise((r) => driver!.once("exit", r));
-  for (const pid of clusterPids()) { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } }
-  await waitFor(() => clusterPids().length === 0, 30_000, "the cluster's processes to exit");
+  for (const pid of clusterPids(tempDir)) { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } }
+  await waitFor(() => clusterPids(tempDir).length === 0, 30_000, "the cluster's processes to exit");
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
