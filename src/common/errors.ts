@@ -134,6 +134,19 @@ export class RuntimeStateError extends StingrayError {
   override readonly code = "RUNTIME_STATE";
 }
 
+/** An invalid cluster config (YAML): the message names the file, line and key path, and the fix. */
+export class ConfigError extends StingrayError {
+  override readonly code = "CONFIG";
+}
+/** A node provider (cloud API, SSH host pool, external module) refused or failed an operation. */
+export class ProviderError extends StingrayError {
+  override readonly code = "PROVIDER";
+}
+/** A command run on a cluster node (over SSH, in a container) failed; the message names node and command. */
+export class CommandFailedError extends StingrayError {
+  override readonly code = "COMMAND_FAILED";
+}
+
 type ErrorCtor = new (message: string) => StingrayError;
 const BY_CODE: Record<string, ErrorCtor> = {
   WORKER_CRASHED: WorkerCrashedError,
@@ -155,6 +168,9 @@ const BY_CODE: Record<string, ErrorCtor> = {
   NAME: NameError,
   VALUE: ValueError,
   RUNTIME_STATE: RuntimeStateError,
+  CONFIG: ConfigError,
+  PROVIDER: ProviderError,
+  COMMAND_FAILED: CommandFailedError,
 };
 
 export function toWire(err: unknown): WireError {
