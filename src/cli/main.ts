@@ -32,6 +32,28 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     run: async (a) => (await import("./commands/dashboard.ts")).dashboardCommand(a) },
   metrics: { summary: "launch-prometheus | shutdown-prometheus: run Prometheus with this cluster's generated config.",
     run: async (a) => (await import("./commands/metrics.ts")).metricsCommand(a) },
+  up: { summary: "Create or update a cluster from a YAML config (cluster launcher).",
+    run: async (a) => (await import("./commands/cluster.ts")).upCommand(a) },
+  down: { summary: "Tear down a cluster started with `up`.",
+    run: async (a) => (await import("./commands/cluster.ts")).downCommand(a) },
+  teardown: { summary: "Same as down (Ray's older name).",
+    run: async (a) => (await import("./commands/cluster.ts")).downCommand(a) },
+  exec: { summary: "Run a shell command on a cluster's head (or every node).",
+    run: async (a) => (await import("./commands/cluster.ts")).execCommand(a) },
+  submit: { summary: "Copy a script to a cluster's head and run it there.",
+    run: async (a) => (await import("./commands/cluster.ts")).submitCommand(a) },
+  attach: { summary: "Open a shell (or tmux/screen session) on a cluster's head.",
+    run: async (a) => (await import("./commands/cluster.ts")).attachCommand(a) },
+  "rsync-up": { summary: "Copy files to a cluster's head (or every node).",
+    run: async (a) => (await import("./commands/cluster.ts")).rsyncCommand(false)(a) },
+  "rsync-down": { summary: "Copy files from a cluster's head.",
+    run: async (a) => (await import("./commands/cluster.ts")).rsyncCommand(true)(a) },
+  "get-head-ip": { summary: "Print a cluster's head IP.",
+    run: async (a) => (await import("./commands/cluster.ts")).getHeadIpCommand(a) },
+  "get-worker-ips": { summary: "Print a cluster's worker IPs.",
+    run: async (a) => (await import("./commands/cluster.ts")).getWorkerIpsCommand(a) },
+  monitor: { summary: "Follow a cluster's autoscaler log.",
+    run: async (a) => (await import("./commands/cluster.ts")).monitorCommand(a) },
   microbenchmark: { summary: "Run Ray's core microbenchmarks against a local cluster.",
     run: async (a) => (await import("./commands/microbenchmark.ts")).microbenchmarkCommand(a) },
 };
@@ -50,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`stingray ${packageVersion()}\n`);
     return 0;
   }
-  const c = COMMANDS[cmd];
+  // Ray spells these with underscores too (`ray rsync_up`, `ray get_head_ip`).
+  const c = COMMANDS[cmd] ?? COMMANDS[cmd.replace(/_/g, "-")];
   if (!c) { process.stderr.write(`stingray: unknown command "${cmd}"\n\n${usage()}`); return 2; }
   return c.run(rest);
 }

@@ -54,6 +54,13 @@ export const TUNABLES = {
   tls_cert: str("", "PEM certificate file: when set (with tls_key and tls_ca), every Stingray link uses TLS."),
   tls_key: str("", "PEM private key file for tls_cert."),
   tls_ca: str("", "PEM CA file that peers' certificates must chain to."),
+  // Autoscaler (src/autoscaler/): Ray's AUTOSCALER_* constants.
+  autoscaler_update_interval_s: num(5, "Seconds between autoscaler updates on the head (the monitor loop)."),
+  autoscaler_max_launch_batch: num(5, "Most nodes the autoscaler asks the provider for in one create call."),
+  autoscaler_max_concurrent_launches: num(10, "Most nodes being created at once; with autoscaler_max_launch_batch it sets how many create calls run in parallel."),
+  autoscaler_heartbeat_timeout_s: num(30, "A worker whose setup succeeded but whose raylet has not been registered with the GCS for this long is terminated as unhealthy."),
+  autoscaler_upscaling_initial_num_nodes: num(5, "Nodes of a type that may be pending at once however small the cluster is (upscaling_speed scales the limit above this)."),
+  autoscaler_max_resource_demand_vector_size: num(1000, "Queued resource demands (single bundles, counts expanded) the autoscaler bin-packs per update; more are ignored that round, which bounds its cost."),
 } as const;
 
 export type TunableName = keyof typeof TUNABLES;

@@ -9,3 +9,5 @@ export const JOBS_NS = "jobs";
 /** working_dir packages (`_stingray_pkg_<hash>.zip`). */
 export const PACKAGES_NS = "packages";
 
+/** The autoscaler's state: `resource_request` (requestResources bundles, JSON) and `status` (the monitor's last AutoscalerStatus, JSON). */
+export const AUTOSCALER_NS = "autoscaler";

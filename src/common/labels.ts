@@ -14,3 +14,8 @@ export function matchesLabels(labels: Record<string, string> | undefined, select
   }
   return true;
 }
+
+/** Label a node started by the cluster launcher carries: its provider's id (EC2 instance id, IP, pod name). */
+export const INSTANCE_ID_LABEL = "stingray.io/cloud-instance-id";
+/** Label a node started by the cluster launcher carries: its `available_node_types` key. */
+export const NODE_TYPE_LABEL = "stingray.io/node-type";

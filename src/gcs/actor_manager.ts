@@ -83,6 +83,16 @@ export class ActorManager {
 
   list(): ActorInfo[] { return [...this.actors.values()].map((r) => r.info); }
 
+  /** Resources of actors waiting for a node that can hold them (demand the autoscaler can act on). */
+  pendingShapes(): Array<Record<string, number>> {
+    const out: Array<Record<string, number>> = [];
+    for (const id of this.waitingForNodes) {
+      const r = this.actors.get(id);
+      if (r && r.info.state !== "DEAD" && r.info.state !== "ALIVE" && Object.keys(r.spec.resources).length) out.push(r.spec.resources);
+    }
+    return out;
+  }
+
   private save(rec: ActorRecord): void {
     this.storage.put("actors", rec.info.actorId, rec.info);
     this.client.publish(rec.info);

@@ -123,6 +123,12 @@ export class GcsServer {
           }
         }
       }
+      // Actors no alive node can hold right now: the GCS places them itself, so no raylet queues them.
+      for (const shape of this.actors.pendingShapes()) {
+        const k = `true|${JSON.stringify(Object.entries(shape).sort())}`;
+        const d = demands.get(k);
+        if (d) d.count++; else demands.set(k, { shape, count: 1, infeasible: true });
+      }
       return { nodes: [...this.nodes.nodes.values()].map((n) => n.info), demands: [...demands.values()] };
     },
     "gcs.KvPut": ({ ns, key, value, overwrite }) => {

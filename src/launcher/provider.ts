@@ -67,6 +67,11 @@ export interface ProviderContext {
   /** Directory for provider state files (default: the Stingray temp dir). */
   stateDir: string;
   log: (line: string) => void;
+  /** The cluster's auth and docker sections, for providers that reach their nodes themselves (local: `stingray stop` over SSH on terminate). */
+  auth?: AuthConfig;
+  docker?: DockerConfig;
+  /** fake_multinode: the head's GCS address and token, so the provider can start raylets that join it. */
+  head?: { gcsAddress: string; token: string };
 }
 
 export interface NodeProvider {

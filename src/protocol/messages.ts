@@ -206,7 +206,9 @@ export const METHODS = {
   "raylet.RequestWorkerLease": m(obj({ jobId: str, resources: Resources, actorId: opt(str),
     strategy: opt(SchedulingStrategy), envHash: str, envVars: opt(record(str)), maxCalls: opt(int),
     /** How many raylets redirected this request already; a redirected request is not redirected again if it fits. */
-    hops: opt(int) }),
+    hops: opt(int),
+    /** Tasks of this scheduling class queued at the requester (Ray's backlog size): demand the autoscaler sees. */
+    backlog: opt(int) }),
   obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)), pid: opt(int) })),
   "raylet.ReturnWorker": m(obj({ leaseId: str, kill: opt(bool) }), Ok),
   "raylet.CancelLeaseRequests": m(obj({ jobId: str }), Ok),

@@ -74,7 +74,10 @@ export class Raylet {
   private nextReq = 1;
   private lastReport = "";
   /** Infeasible request shapes by key, with when they were last asked for (submitters retry every second). */
-  private infeasible = new Map<string, { shape: Record<string, number>; seen: number }>();
+  /** Infeasible requests per shape and requester, with the requester's backlog (what the autoscaler must plan for). */
+  private infeasible = new Map<string, { shape: Record<string, number>; seen: number; backlog: number }>();
+  private requesterIds = new WeakMap<object, number>();
+  private nextRequesterId = 0;
   private nextPort: number;
   private stopping = false;
   private sysStats: NodeStatsSampler;
@@ -119,7 +122,7 @@ export class Raylet {
       this.metrics = new NodeMetricsExport({
         sessionName: path.basename(this.opts.sessionDir), nodeId: this.opts.nodeId, nodeIp: this.opts.nodeIp, isHead: this.opts.isHead,
         store: this.store, workers: () => this.pool.workers.values(), leases: () => this.leases.size,
-        pendingLeases: () => this.scheduler.queued, infeasibleShapes: () => this.infeasible.size,
+        pendingLeases: () => this.scheduler.queued, infeasibleShapes: () => new Set([...this.infeasible.values()].map((v) => resourceKey(v.shape))).size,
         total: () => this.scheduler.total, available: () => this.scheduler.available, gcs: () => this.gcs, rpcStats: this.rpcStats,
       }, {
         host: this.opts.host, port: this.opts.metricsExportPort, token: this.opts.token,
@@ -426,7 +429,8 @@ export class Raylet {
     const pending = this.scheduler.pendingShapes();
     const now = Date.now();
     for (const [k, v] of this.infeasible) if (now - v.seen > 5000) this.infeasible.delete(k);
-    const infeasible = [...this.infeasible.values()].map((v) => v.shape);
+    // One entry per queued task (bounded), so the GCS's counts are the demand's size.
+    const infeasible = [...this.infeasible.values()].flatMap((v) => Array.from({ length: Math.min(v.backlog, 100) }, () => v.shape));
     const key = JSON.stringify([available, pending, infeasible]);
     if (key === this.lastReport) return;
     this.lastReport = key;
@@ -464,7 +468,9 @@ export class Raylet {
         if (target) return { retryAt: target };
       }
       if (placement.kind === "infeasible") {
-        this.infeasible.set(resourceKey(req.resources), { shape: req.resources, seen: Date.now() });
+        let rid = this.requesterIds.get(conn);
+        if (rid === undefined) this.requesterIds.set(conn, (rid = this.nextRequesterId++));
+        this.infeasible.set(`${resourceKey(req.resources)}|${rid}`, { shape: req.resources, seen: Date.now(), backlog: Math.max(1, req.backlog ?? 1) });
         return { infeasible: placement.reason };
       }
       return new Promise<Res<"raylet.RequestWorkerLease">>((resolve, reject) => {

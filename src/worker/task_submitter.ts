@@ -144,6 +144,7 @@ export class NormalTaskSubmitter {
       reply = await raylet.request("raylet.RequestWorkerLease", {
         jobId: this.ctx.jobId, resources: cls.resources, strategy: cls.strategy, envHash: cls.envHash,
         envVars: cls.envVars, maxCalls: cls.maxCalls || undefined, hops: hops || undefined,
+        backlog: cls.queue.length || undefined,
       });
     } catch (e) {
       cls.pendingLeases--;

@@ -70,19 +70,20 @@ function port(flag: string, v: string | boolean | undefined, fallback: number): 
 export async function dashboardCommand(argv: string[]): Promise<number> {
   const { values: v, positionals, lists } = parse("dashboard", argv, FLAGS);
   if (v.help) {
-    process.stdout.write(help("dashboard HEAD_HOST [-p LOCAL_PORT] [--remote-port 8265] [--ssh-user USER] [--ssh-key FILE]",
+    process.stdout.write(help("dashboard HEAD_HOST|CLUSTER.yaml [-p LOCAL_PORT] [--remote-port 8265] [--ssh-user USER] [--ssh-key FILE]",
       "Open a remote head's dashboard on this machine: forwards http://127.0.0.1:LOCAL_PORT to the head's dashboard over SSH\n" +
       "(the dashboard stays bound to 127.0.0.1 on the head). Runs until Ctrl-C.", FLAGS));
     return 0;
   }
   const host = positionals[0];
   if (!host || positionals.length > 1) throw new UsageError("stingray dashboard: give the head's host name or IP, e.g. `stingray dashboard head.example.org` (see --help)");
-  if (/\.ya?ml$/i.test(host)) {
-    throw new UsageError(`stingray dashboard: ${host} looks like a cluster YAML file; cluster YAMLs come with the cluster launcher, ` +
-      "which Stingray does not have yet. Pass the head's host name instead: stingray dashboard HEAD_HOST --ssh-user USER --ssh-key KEY");
-  }
   const localPort = port("port", v.port, 8265);
   const remotePort = port("remote-port", v["remote-port"], 8265);
+  if (/\.ya?ml$/i.test(host)) {
+    // A cluster config: reach the head the way the cluster launcher does.
+    const { dashboardForCluster } = await import("./cluster.ts");
+    return dashboardForCluster(host, localPort, remotePort);
+  }
   const sshPort = v["ssh-port"] === undefined ? undefined : port("ssh-port", v["ssh-port"], 22);
   const args = sshForwardArgs({ host, localPort, remotePort, user: v["ssh-user"] as string | undefined, key: v["ssh-key"] as string | undefined, sshPort,
     options: lists["ssh-option"] });

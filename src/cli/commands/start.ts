@@ -11,6 +11,11 @@ import { createNodeSession, defaultTempDir, writeClusterFile } from "../../node/
 import { detectNodeIp, nodeResources } from "../../node/resources.ts";
 import { randomId } from "../../common/ids.ts";
 import { connect } from "../../protocol/connection.ts";
+import { INSTANCE_ID_LABEL, NODE_TYPE_LABEL } from "../../common/labels.ts";
+
+function expandHome(p: string): string {
+  return p.startsWith("~/") ? path.join(process.env.HOME ?? "", p.slice(2)) : p;
+}
 
 export const START_FLAGS: FlagSpec = {
   head: { type: "boolean", help: "Start the head node (GCS + raylet)." },
@@ -38,6 +43,7 @@ export const START_FLAGS: FlagSpec = {
   "metrics-allow-unauthenticated": { type: "boolean", help: "Serve /metrics without the cluster token (default: the token is required)." },
   "redis-shard-ports": { type: "string", help: "Accepted for Ray compatibility; has no meaning in Stingray." },
   "gcs-storage": { type: "string", help: "GCS storage: memory (default) or sqlite." },
+  "autoscaling-config": { type: "string", help: "Head: run the autoscaler with this cluster YAML (what `stingray up` writes as ~/stingray_bootstrap_config.yaml)." },
   "tls-cert": { type: "string", help: "PEM certificate: every link of this node uses TLS (with --tls-key and --tls-ca)." },
   "tls-key": { type: "string", help: "PEM private key of --tls-cert." },
   "tls-ca": { type: "string", help: "PEM CA that peers' certificates must chain to." },
@@ -59,7 +65,18 @@ export async function startCommand(argv: string[]): Promise<number> {
     resources: json("start", "resources", v.resources) as Record<string, number> | undefined,
     objectStoreMemory: num("start", "object-store-memory", v["object-store-memory"]),
   };
-  const labels = json("start", "labels", v.labels) as Record<string, string> | undefined;
+  let labels = json("start", "labels", v.labels) as Record<string, string> | undefined;
+  // Set by the cluster launcher for the start commands it runs: the provider's id of this
+  // machine and its node type, so the autoscaler can tell which node is which.
+  const instanceId = process.env.STINGRAY_CLOUD_INSTANCE_ID ?? process.env.RAY_CLOUD_INSTANCE_ID;
+  const nodeType = process.env.STINGRAY_NODE_TYPE_NAME ?? process.env.RAY_NODE_TYPE_NAME;
+  if (instanceId) labels = { ...labels, [INSTANCE_ID_LABEL]: instanceId };
+  if (nodeType) labels = { ...labels, [NODE_TYPE_LABEL]: nodeType };
+  const autoscalingConfig = v["autoscaling-config"] as string | undefined;
+  if (autoscalingConfig !== undefined) {
+    if (!v.head) throw new UsageError("stingray start: --autoscaling-config is for the head (with --head)");
+    if (!fs.existsSync(expandHome(autoscalingConfig))) throw new UsageError(`stingray start: --autoscaling-config file ${autoscalingConfig} does not exist`);
+  }
   // Ray's default worker port range, so a node's listening ports are predictable (fixed-port
   // Docker deployments publish exactly these).
   const minWorkerPort = num("start", "min-worker-port", v["min-worker-port"]) ?? 10002;
@@ -92,6 +109,16 @@ export async function startCommand(argv: string[]): Promise<number> {
       nodeManagerPort, gcsStorage: v["gcs-storage"] as string | undefined, clientServerPort, dashboard, ...res,
       metricsExportPort, metricsAllowUnauthenticated: v["metrics-allow-unauthenticated"] === true });
     daemons = head.daemons;
+    if (autoscalingConfig !== undefined) {
+      try {
+        daemons.push(await startDaemon("monitor", "autoscaler/main.ts", {
+          configFile: path.resolve(expandHome(autoscalingConfig)), gcsHost: nodeIp, gcsPort: head.gcsPort, sessionDir: head.sessionDir,
+        }, { sessionDir: head.sessionDir, token: head.token, attached: block }));
+      } catch (e) {
+        for (const d of daemons) { try { d.proc.kill("SIGTERM"); } catch { /* gone */ } }
+        throw e;
+      }
+    }
     const addr = `${nodeIp}:${head.gcsPort}`;
     process.stdout.write(
       `Local node IP: ${nodeIp}\n\n` +
@@ -110,6 +137,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       "  The cluster's auth token is in " + path.join(head.sessionDir, "auth_token") + " (mode 0600);\n" +
       "  print it with `stingray get-auth-token`. Pass it as STINGRAY_AUTH_TOKEN, never on a command line.\n\n" +
       "  To see the status of the cluster, use\n    stingray status\n\n" +
+      (autoscalingConfig !== undefined ? `  The autoscaler runs with ${autoscalingConfig}; its log is ${path.join(head.sessionDir, "logs", "monitor.log")}\n\n` : "") +
       (head.dashboardUrl
         ? `  Dashboard: ${head.dashboardUrl} (API requests need the token: Authorization: Bearer <token>).\n\n`
         : "  The dashboard is off (--include-dashboard=false).\n\n") +

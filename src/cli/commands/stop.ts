@@ -14,8 +14,8 @@ const FLAGS: FlagSpec = {
 };
 
 const PATTERNS = [/\/src\/gcs\/main\.ts\b/, /\/src\/raylet\/main\.ts\b/, /\/src\/worker\/main\.ts\b/,
-  /\/src\/client\/(server|proxy)_main\.ts\b/, /\/src\/dashboard\/main\.ts\b/];
-const KINDS = ["gcs_server", "raylet", "worker", "client_server", "dashboard"];
+  /\/src\/client\/(server|proxy)_main\.ts\b/, /\/src\/dashboard\/main\.ts\b/, /\/src\/autoscaler\/main\.ts\b/];
+const KINDS = ["gcs_server", "raylet", "worker", "client_server", "dashboard", "monitor"];
 
 function netns(pid: number | "self"): string | undefined {
   try { return fs.readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
@@ -61,7 +61,8 @@ export async function stopCommand(argv: string[]): Promise<number> {
   process.stdout.write(`Stopped all ${procs.length} Stingray processes (gcs_server: ${byKind("gcs_server")}, ` +
     `raylet: ${byKind("raylet")}, workers: ${byKind("worker")}` +
     (byKind("client_server") ? `, client server and proxies: ${byKind("client_server")}` : "") +
-    (byKind("dashboard") ? `, dashboard: ${byKind("dashboard")}` : "") + ")" +
+    (byKind("dashboard") ? `, dashboard: ${byKind("dashboard")}` : "") +
+    (byKind("monitor") ? `, autoscaler: ${byKind("monitor")}` : "") + ")" +
     (left.length ? `; ${left.length} did not exit within the grace period and were killed.\n` : ".\n"));
   return 0;
 }
