@@ -9,6 +9,7 @@
  * `stingray up --max-workers=N --no-restart` takes effect without a restart.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { config as tunable } from "../common/config.ts";
 import { AUTOSCALER_NS } from "../common/kv_namespaces.ts";
 import { INSTANCE_ID_LABEL } from "../common/labels.ts";
@@ -42,7 +43,8 @@ function readConfig(): ClusterConfig | undefined {
 }
 
 let config = readConfig()!;
-const module = await loadProviderModule(config.provider);
+// An external provider's relative module path resolves next to the config (file-mount the module there).
+const module = await loadProviderModule(config.provider, path.dirname(opts.configFile));
 const provider: NodeProvider = await module.createProvider(config.provider, {
   clusterName: config.cluster_name, onHead: true, stateDir: defaultTempDir(), log, auth: config.auth, docker: config.docker,
   head: { gcsAddress: `${opts.gcsHost}:${opts.gcsPort}`, token },
@@ -60,7 +62,7 @@ async function startUpdater(node: ProviderNode, nodeType: string): Promise<void>
     provider, node, runner, container: cfg.docker ? containerSpec(cfg.docker, NODE_KIND.worker) : undefined,
     clusterName: cfg.cluster_name, kind: NODE_KIND.worker, fileMounts: cfg.file_mounts,
     rsyncExclude: cfg.rsync_exclude, rsyncFilter: cfg.rsync_filter,
-    initializationCommands: cfg.initialization_commands, setupCommands: setupCommandsFor(cfg, NODE_KIND.worker, nodeType),
+    initializationCommands: cfg.available_node_types[nodeType]?.initialization_commands ?? cfg.initialization_commands, setupCommands: setupCommandsFor(cfg, NODE_KIND.worker, nodeType),
     startCommands: cfg.worker_start_ray_commands, runtimeHash, fileMountsContentsHash,
     env: { STINGRAY_HEAD_IP: opts.gcsHost, RAY_HEAD_IP: opts.gcsHost, STINGRAY_AUTH_TOKEN: token,
       STINGRAY_CLOUD_INSTANCE_ID: node.id, STINGRAY_NODE_TYPE_NAME: nodeType },

@@ -36,6 +36,8 @@ export type NodeStatus = (typeof NODE_STATUS)[keyof typeof NODE_STATUS];
 export interface AuthConfig {
   ssh_user: string;
   ssh_private_key?: string;
+  /** Ray's AWS/GCP key pair public half; hashed into the launch hash with the private key. */
+  ssh_public_key?: string;
   ssh_proxy_command?: string;
   /** Extra `-o` options, e.g. `{ StrictHostKeyChecking: "no" }` (Stingray extension). */
   ssh_options?: Record<string, string>;
@@ -63,7 +65,8 @@ export interface NodeTypeConfig {
   labels: Record<string, string>;
   min_workers: number;
   max_workers: number;
-  /** Per-type overrides, as Ray allows. */
+  /** Per-type overrides, as Ray allows: each replaces the global list(s) on nodes of this type. */
+  initialization_commands?: string[];
   worker_setup_commands?: string[];
   docker?: Partial<DockerConfig>;
 }
@@ -108,6 +111,8 @@ export interface ClusterConfig {
   worker_setup_commands: string[];
   head_start_ray_commands: string[];
   worker_start_ray_commands: string[];
+  /** User data (Ray's `metadata`); Stingray does not interpret it. */
+  metadata?: Record<string, unknown>;
   /** Where the config was read from (for messages); not part of any hash. */
   _source?: string;
 }
