@@ -26,6 +26,9 @@ export type { RefOr } from "../worker/object_ref.ts";
 export * from "../common/errors.ts";
 /** Application metrics exported with the node's Prometheus metrics (Ray's ray.util.metrics). */
 export * as metrics from "./metrics.ts";
+/** The autoscaler SDK (Ray's ray.autoscaler.sdk): `autoscaler.requestResources({ numCpus, bundles })`. */
+export * as autoscaler from "./autoscaler.ts";
+export { requestResources, type ResourceRequest } from "./autoscaler.ts";
 
 /** Get the value of a ref, or of each ref in an array. Throws the task's error, or GetTimeoutError. */
 export function get<T>(ref: ObjectRef<T>, options?: { timeout?: number }): Promise<T>;

@@ -198,4 +198,8 @@ export class ClientRuntime implements Runtime {
   async nodes(): Promise<NodeInfo[]> {
     return (await this.conn.request("client.Nodes", {})).nodes;
   }
+
+  async requestResources(bundles: Array<Record<string, number>>): Promise<void> {
+    await this.conn.request("client.RequestResources", { bundles });
+  }
 }

@@ -111,6 +111,7 @@ export function proxyHandlers(getCw: () => CoreWorker): Handlers {
     "client.KillActor": async ({ actorId, noRestart }) => { await getCw().killActor(actorId, noRestart); return {}; },
     "client.GetActor": async ({ name, namespace }) => ({ actor: await getCw().getActorInfo(name, namespace) }),
     "client.Nodes": async () => ({ nodes: await getCw().nodes() }),
+    "client.RequestResources": async ({ bundles }) => { await getCw().requestResources(bundles); return {}; },
     "client.NextStreamItem": async ({ taskId, index }) => {
       const r = await getCw().nextStreamItem(taskId, index);
       if (r) pin([r]);

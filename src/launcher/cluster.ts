@@ -109,10 +109,7 @@ export function nodeAddress(c: Cluster, node: ProviderNode): string {
 
 /** The hashes a node of `kind` is set up with: commands of its own kind only, so a worker-only change leaves the head alone. */
 export function nodeHashes(config: ClusterConfig, kind: NodeKind): { runtimeHash: string; fileMountsContentsHash: string } {
-  const only: ClusterConfig = kind === NODE_KIND.head
-    ? { ...config, worker_setup_commands: [], worker_start_ray_commands: [] }
-    : { ...config, head_setup_commands: [], head_start_ray_commands: [] };
-  return runtimeHashes(only);
+  return runtimeHashes(config, { nodeKind: kind });
 }
 
 export function nodeLaunchHash(config: ClusterConfig, nodeType: string): string {
@@ -121,11 +118,10 @@ export function nodeLaunchHash(config: ClusterConfig, nodeType: string): string 
   return launchHash(t.node_config, config.auth);
 }
 
-/** Setup commands of a node type: a type's own worker_setup_commands replace the global ones, as in Ray. */
+/** Setup commands of a node type: a type's own worker_setup_commands replace the (merged) global list, as in Ray. */
 export function setupCommandsFor(config: ClusterConfig, kind: NodeKind, nodeType: string): string[] {
   if (kind === NODE_KIND.head) return config.head_setup_commands;
-  const own = config.available_node_types[nodeType]?.worker_setup_commands;
-  return own ? [...config.setup_commands, ...own] : config.worker_setup_commands;
+  return config.available_node_types[nodeType]?.worker_setup_commands ?? config.worker_setup_commands;
 }
 
 function sha(s: string): string { return createHash("sha1").update(s).digest("hex"); }

@@ -276,6 +276,7 @@ export const METHODS = {
   "client.KillActor": m(obj({ actorId: str, noRestart: bool }), Ok),
   "client.GetActor": m(obj({ name: str, namespace: opt(str) }), obj({ actor: opt(ActorInfo) })),
   "client.Nodes": m(Empty, obj({ nodes: arr(NodeInfo) })),
+  "client.RequestResources": m(obj({ bundles: arr(Resources) }), Ok),
   "client.NextStreamItem": m(obj({ taskId: str, index: int }), obj({ id: opt(str) })),
   "client.Release": m(obj({ ids: arr(str) }), Ok),
 } as const;

@@ -6,6 +6,7 @@
  * actor calls, resolves ObjectRefs for `get`/`wait`, serves other processes' requests for the
  * objects it owns, and, in worker processes, executes pushed tasks.
  */
+import { AUTOSCALER_NS } from "../common/kv_namespaces.ts";
 import { connect, listen, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
 import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, NodeInfo, Req, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
@@ -244,6 +245,10 @@ export class CoreWorker implements Runtime {
 
   async nodes(): Promise<NodeInfo[]> {
     return (await this.opts.gcs.request("gcs.GetAllNodes", {})).nodes;
+  }
+
+  async requestResources(bundles: Array<Record<string, number>>): Promise<void> {
+    await this.opts.gcs.request("gcs.KvPut", { ns: AUTOSCALER_NS, key: "resource_request", value: Buffer.from(JSON.stringify(bundles)), overwrite: true });
   }
 
   hostedActorId(): string | undefined { return this.executor?.actorId; }

@@ -62,6 +62,8 @@ export interface Runtime {
   killActor(actorId: string, noRestart: boolean): Promise<void>;
   getActorInfo(name: string, namespace: string | undefined): Promise<ActorInfo | undefined>;
   nodes(): Promise<NodeInfo[]>;
+  /** Replace the cluster's standing resource request (the autoscaler sizes the cluster to hold these bundles at once). */
+  requestResources(bundles: Array<Record<string, number>>): Promise<void>;
   /** The actor this process hosts, if any. */
   hostedActorId(): string | undefined;
 }

@@ -8,6 +8,8 @@ import { connect } from "../../protocol/connection.ts";
 import { readClusterFile, defaultTempDir } from "../../node/session.ts";
 import type { NodeInfo } from "../../protocol/messages.ts";
 import { add } from "../../common/resources.ts";
+import { AUTOSCALER_NS } from "../../common/kv_namespaces.ts";
+import type { AutoscalerStatus } from "../../autoscaler/autoscaler.ts";
 
 const FLAGS: FlagSpec = {
   address: { type: "string", help: "GCS address HOST:PORT (default: the cluster on this host)." },
@@ -40,14 +42,22 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const gcs = await connect({ host, port, token, role: "cli", id: "status" });
   try {
     const { nodes, demands } = await gcs.request("gcs.GetClusterStatus", {});
-    process.stdout.write(renderStatus(nodes, demands));
+    const { value } = await gcs.request("gcs.KvGet", { ns: AUTOSCALER_NS, key: "status" });
+    let autoscaler: AutoscalerStatus | undefined;
+    if (value) { try { autoscaler = JSON.parse(Buffer.from(value).toString("utf8")) as AutoscalerStatus; } catch { /* ignore a bad record */ } }
+    process.stdout.write(await renderStatus(nodes, demands, autoscaler));
   } finally {
     gcs.close();
   }
   return 0;
 }
 
-export function renderStatus(nodes: NodeInfo[], demands: Array<{ shape: Record<string, number>; count: number; infeasible: boolean }>): string {
+/**
+ * `ray status`'s layout. With an autoscaler on the head, its last status gives the node and
+ * demand sections (node types, pending launches, failures); otherwise they come from the GCS.
+ */
+export async function renderStatus(nodes: NodeInfo[], demands: Array<{ shape: Record<string, number>; count: number; infeasible: boolean }>,
+  autoscaler?: AutoscalerStatus): Promise<string> {
   const line = "-".repeat(63);
   const alive = nodes.filter((n) => n.state === "ALIVE");
   const dead = nodes.filter((n) => n.state === "DEAD");
@@ -63,6 +73,11 @@ export function renderStatus(nodes: NodeInfo[], demands: Array<{ shape: Record<s
     ? demands.map((x) => ` ${JSON.stringify(x.shape)}: ${x.count}+ ${x.infeasible ? "infeasible " : ""}pending tasks/actors` +
       (x.infeasible ? " (no node can ever run these: lower the request or add a node that has the resources)" : ""))
     : [" (no resource demands)"];
+  if (autoscaler) {
+    const { formatStatusLines, formatDemandLines } = await import("../../autoscaler/autoscaler.ts");
+    return `======== Autoscaler status: ${new Date(autoscaler.time).toISOString().replace("T", " ").slice(0, 19)} ========\n` +
+      `${formatStatusLines(autoscaler).join("\n")}\n\nResources\n${line}\nUsage:\n${usage.join("\n")}\n\n${formatDemandLines(autoscaler).join("\n")}\n`;
+  }
   return `======== Cluster status: ${new Date().toISOString().replace("T", " ").slice(0, 19)} ========\n` +
     `Node status\n${line}\nActive:\n` +
     (alive.map((n) => ` 1 node_${n.nodeId} (${n.ip}${n.isHead ? ", head" : ""})`).join("\n") || " (no active nodes)") +
