@@ -14,6 +14,10 @@ export interface LeaseRequest {
   resources: ResourceSet;
   /** Called when resources are reserved for the request. */
   grant(gpuIds: number[]): void;
+  /** Set for requests that may move: called instead of grant when another node takes the request over. */
+  spill?(nodeId: string): void;
+  /** The request's label selector (a node it moves to must match). */
+  selector?: Record<string, string> | undefined;
 }
 
 export interface ClusterNodeView { nodeId: string; total: ResourceSet; available: ResourceSet; alive: boolean; labels?: Record<string, string> }
@@ -104,6 +108,29 @@ export class LocalScheduler {
     this.freeGpus.push(...gpuIds);
     this.freeGpus.sort((a, b) => a - b);
     this.dispatch();
+  }
+
+  /**
+   * Hand queued requests that cannot start here now to nodes that have room for them now (nodes
+   * that joined since they were queued, say: a worker the autoscaler added), as Ray's cluster task
+   * manager re-schedules queued work. Each target's free resources are counted down as requests
+   * go to it, so one refresh does not send it more than it holds.
+   */
+  rebalance(selfId: string, cluster: ClusterNodeView[]): number {
+    const room = cluster.filter((n) => n.alive && n.nodeId !== selfId).map((n) => ({ n, free: { ...n.available } }));
+    if (room.length === 0) return 0;
+    let moved = 0;
+    for (let i = 0; i < this.queue.length;) {
+      const r = this.queue[i]!;
+      if (!r.spill || fits(r.resources, this.available)) { i++; continue; }
+      const target = room.find((t) => fits(r.resources, t.free) && matchesLabels(t.n.labels, r.selector));
+      if (!target) { i++; continue; }
+      subtract(target.free, r.resources);
+      this.queue.splice(i, 1);
+      moved++;
+      r.spill(target.n.nodeId);
+    }
+    return moved;
   }
 
   pendingShapes(): ResourceSet[] { return this.queue.map((r) => r.resources); }

@@ -421,6 +421,7 @@ export class Raylet {
       this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: n.available, alive: n.state === "ALIVE", labels: n.labels }));
       this.nodeAddrs = new Map(nodes.map((n) => [n.nodeId, { nodeId: n.nodeId, host: n.ip, port: n.port, workerId: "raylet" }]));
     } catch { /* GCS restarting; keep the old view */ }
+    this.scheduler.rebalance(this.opts.nodeId, this.cluster);
   }
   private nodeAddrs = new Map<string, Address>();
 
@@ -477,8 +478,14 @@ export class Raylet {
         const id = this.nextReq++;
         const onClose = (): void => { this.scheduler.cancel(id); };
         conn.once("close", onClose);
+        const target = (nodeId: string): Address | undefined => this.nodeAddrs.get(nodeId);
         this.scheduler.enqueue({
-          id, resources: req.resources,
+          id, resources: req.resources, selector: strat?.labels,
+          spill: pinnedHere || strat?.type === "NODE_AFFINITY" ? undefined : (nodeId) => {
+            const to = target(nodeId);
+            conn.off("close", onClose);
+            if (to) resolve({ retryAt: to }); else resolve({ infeasible: `node ${nodeId} vanished; retry` });
+          },
           grant: (gpuIds) => {
             conn.off("close", onClose);
             if (conn.closed) { this.scheduler.release(req.resources, gpuIds); return; }

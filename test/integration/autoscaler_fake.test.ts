@@ -41,7 +41,7 @@ available_node_types:
 head_node_type: head
 head_start_ray_commands:
   - stingray stop
-  - stingray start --head --port=6379 --num-cpus=1 --include-dashboard=false --autoscaling-config=~/stingray_bootstrap_config.yaml
+  - stingray start --head --port=6379 --num-cpus=1 --autoscaling-config=~/stingray_bootstrap_config.yaml
 `;
 
 function isStingray(pid: number): boolean {

@@ -77,3 +77,24 @@ test("SPREAD rotates over the nodes with room", () => {
   });
   assert.deepEqual(picks, ["a", "b", "self", "a", "b", "self"]);
 });
+
+test("queued requests move to nodes that have room now, no more than each holds; pinned ones stay", () => {
+  const s = new LocalScheduler({ CPU: 1 });
+  const granted: number[] = [];
+  const spilled: Array<[number, string]> = [];
+  s.enqueue({ id: 0, resources: { CPU: 1 }, grant: () => granted.push(0), spill: (n) => spilled.push([0, n]) });
+  for (let i = 1; i <= 4; i++) s.enqueue({ id: i, resources: { CPU: 1 }, grant: () => granted.push(i), spill: (n) => spilled.push([i, n]) });
+  s.enqueue({ id: 5, resources: { CPU: 1 }, grant: () => granted.push(5) }); // pinned to this node
+  s.enqueue({ id: 6, resources: { CPU: 1 }, selector: { zone: "b" }, grant: () => granted.push(6), spill: (n) => spilled.push([6, n]) });
+  assert.deepEqual(granted, [0]);
+  const cluster: ClusterNodeView[] = [
+    { nodeId: "self", total: { CPU: 1 }, available: { CPU: 0 }, alive: true },
+    { nodeId: "w1", total: { CPU: 2 }, available: { CPU: 2 }, alive: true, labels: { zone: "a" } },
+    { nodeId: "dead", total: { CPU: 8 }, available: { CPU: 8 }, alive: false },
+  ];
+  assert.equal(s.rebalance("self", cluster), 2);
+  assert.deepEqual(spilled, [[1, "w1"], [2, "w1"]]);
+  assert.equal(s.queued, 4, "requests 3, 4, the pinned 5 and the zone-b 6 stay queued");
+  s.release({ CPU: 1 });
+  assert.deepEqual(granted, [0, 3]);
+});
