@@ -73,7 +73,8 @@ export function runLocal(argv: string[], opts: { input?: string; env?: NodeJS.Pr
   });
 }
 
-function expandHome(p: string): string {
+/** `~/x` → this machine's home + `/x` (local paths only; remote `~` is the remote shell's). */
+export function expandHome(p: string): string {
   return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
 }
 

@@ -17,6 +17,7 @@ import { CommandFailedError } from "../common/errors.ts";
 import type { CommandRunner, NodeProvider, ProviderNode } from "./provider.ts";
 import { TAG, NODE_STATUS, type NodeKind, type NodeStatus } from "./types.ts";
 import { dockerRunner, type ContainerSpec } from "./docker.ts";
+import { expandHome } from "./runners.ts";
 
 export interface Upload { content: string; remote: string; mode: number }
 
@@ -133,7 +134,8 @@ export async function updateNode(o: NodeUpdateOptions): Promise<UpdateResult> {
       step(4, "Processing file mounts");
       await setStatus(NODE_STATUS.syncingFiles);
       for (const [remote, local] of Object.entries(o.fileMounts)) {
-        const isDir = fs.existsSync(local) && fs.statSync(local).isDirectory();
+        const abs = expandHome(local);
+        const isDir = fs.existsSync(abs) && fs.statSync(abs).isDirectory();
         log(`  ${local} → ${remote}`);
         await runner.rsyncUp(isDir ? local.replace(/\/?$/, "/") : local, isDir ? remote.replace(/\/?$/, "/") : remote,
           { exclude: o.rsyncExclude, filter: o.rsyncFilter });

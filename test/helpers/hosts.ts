@@ -43,10 +43,10 @@ export class TestHosts {
    * `keep`: directories that must stay visible inside the hosts even though each host mounts a
    * private tmpfs on /tmp (the repository itself may live under /tmp, as in a CI clone).
    */
-  static async create(n: number, keep: string[] = [REPO_ROOT]): Promise<TestHosts> {
+  static async create(n: number, keep: string[] = [REPO_ROOT], o: { privateHome?: boolean } = {}): Promise<TestHosts> {
     const t = new TestHosts();
     try {
-      t.setUp(n, keep.map((k) => fs.realpathSync(k)));
+      t.setUp(n, keep.map((k) => fs.realpathSync(k)), o.privateHome ? ["/tmp", "/root"] : ["/tmp"]);
     } catch (e) {
       await t.destroy();
       throw e;
@@ -54,7 +54,11 @@ export class TestHosts {
     return t;
   }
 
-  private setUp(n: number, keep: string[]): void {
+  /**
+   * `privateDirs`: mount points that get an empty tmpfs per host (/tmp always; /root with
+   * `privateHome`, so each host has its own home: ~/.profile, ~/.ssh, launcher bootstrap files).
+   */
+  private setUp(n: number, keep: string[], privateDirs: string[]): void {
     sh("ip", "link", "add", this.bridge, "type", "bridge");
     sh("ip", "addr", "add", `${this.subnet}.1/24`, "dev", this.bridge);
     sh("ip", "link", "set", this.bridge, "up");
@@ -77,13 +81,14 @@ export class TestHosts {
       sh("ip", "netns", "exec", host.ns, "ip", "link", "set", "eth0", "up");
       sh("ip", "netns", "exec", host.ns, "ip", "link", "set", "lo", "up");
       fs.writeFileSync(host.mnt, "");
-      const hidden = keep.filter((k) => k === "/tmp" || k.startsWith("/tmp/"));
+      const under = (dir: string) => (k: string): boolean => k === dir || k.startsWith(`${dir}/`);
+      const hidden = keep.filter((k) => privateDirs.some((d) => under(d)(k)));
       const stash = `/run/srkeep-${name}`;
       const q = (x: string): string => `'${x.replace(/'/g, "'\\''")}'`;
       const script = [
         "set -e",
         ...hidden.flatMap((k, j) => [`mkdir -p ${stash}/${j}`, `mount --bind ${q(k)} ${stash}/${j}`]),
-        "mount -t tmpfs none /tmp",
+        ...privateDirs.map((d) => `mount -t tmpfs -o mode=${d === "/tmp" ? "1777" : "0700"} none ${d}`),
         ...hidden.flatMap((k, j) => [`mkdir -p ${q(k)}`, `mount --bind ${stash}/${j} ${q(k)}`]),
         "mount -t tmpfs none /dev/shm",
       ].join("\n");

@@ -1,0 +1,183 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { TestHosts, type Host } from "../helpers/hosts.ts";
+import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.ts";
+
+// Seed 001's private-cluster flow with the `local` provider, for real: four test hosts (a
+// "laptop" that runs the launcher, a head and two workers, each with its own IP, /tmp and home),
+// sshd on the cluster hosts, keys generated here. `stingray up` sets up the head over SSH; the
+// head's autoscaler sets up the workers; exec, submit, rsync-up/down, attach-free commands work;
+// `up` again changes nothing; a changed worker setup command re-runs on the workers only; the
+// worker pool shrinks when idle and grows with load; `down` leaves no Stingray process anywhere.
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const skip = TestHosts.supported() ?? sshUnsupported(["rsync"]);
+let hosts: TestHosts | undefined;
+let laptop: Host, head: Host, w1: Host, w2: Host;
+const shared = `/run/stingray-test-${randomBytes(4).toString("hex")}`;
+const cfgFile = path.join(shared, "cluster.yaml");
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, HOME: "/root", PATH: `${shared}/bin:${process.env.PATH}` });
+
+function config(workerMarker: string): string {
+  return `
+cluster_name: ssh-test
+max_workers: 2
+upscaling_speed: 1.0
+idle_timeout_minutes: 0.1
+provider:
+  type: local
+  head_ip: ${head.ip}
+  worker_ips: [${w1.ip}, ${w2.ip}]
+auth:
+  ssh_user: root
+  ssh_private_key: ~/.ssh/id_ed25519
+file_mounts:
+  ~/app: /root/app-src
+setup_commands:
+  # What a user's install does (npm install stingray): the CLI on PATH and the package in ~/node_modules.
+  - mkdir -p ~/bin ~/node_modules && ln -sfn ${ROOT}/bin/stingray.js ~/bin/stingray && ln -sfn ${process.execPath} ~/bin/node && ln -sfn ${ROOT} ~/node_modules/stingray && echo 'export PATH=$HOME/bin:$PATH' > ~/.profile
+head_setup_commands:
+  - echo ran >> ~/head_setup_count
+worker_setup_commands:
+  - echo ${workerMarker} > ~/worker_marker
+head_start_ray_commands:
+  - stingray stop
+  - STINGRAY_AUTOSCALER_UPDATE_INTERVAL_S=1 stingray start --head --port=6379 --num-cpus=1 --autoscaling-config=~/stingray_bootstrap_config.yaml
+worker_start_ray_commands:
+  - stingray stop
+  - stingray start --address=$RAY_HEAD_IP:6379 --num-cpus=1
+`;
+}
+
+function isStingray(pid: number): boolean {
+  try { return /src\/(gcs|raylet|worker|autoscaler|dashboard)\/main\.ts/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")); } catch { return false; }
+}
+function gcsPid(h: Host): number | undefined {
+  return hosts!.pids(h).find((p) => { try { return /src\/gcs\/main\.ts/.test(fs.readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; } });
+}
+
+async function cli(args: string[], timeoutMs = 300_000): Promise<{ stdout: string; stderr: string }> {
+  return hosts!.exec(laptop, ["stingray", ...args], { env: env(), timeoutMs, cwd: ROOT });
+}
+
+async function aliveIps(): Promise<string[]> {
+  const r = await cli(["exec", cfgFile, "stingray list nodes --format=json"], 60_000).catch(() => ({ stdout: "[]" }));
+  try {
+    return (JSON.parse(r.stdout) as Array<{ node_ip: string; state: string }>).filter((n) => n.state === "ALIVE").map((n) => n.node_ip).sort();
+  } catch { return []; }
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) {
+      const log = await hosts!.exec(head, ["sh", "-c", "tail -n 40 /tmp/stingray/session_latest/logs/monitor.log"]).catch(() => ({ stdout: "(no monitor log)" }));
+      throw new Error(`timed out waiting for ${what}; monitor.log:\n${log.stdout}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+before(async () => {
+  if (skip) return;
+  fs.mkdirSync(path.join(shared, "bin"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "bin/stingray.js"), path.join(shared, "bin/stingray"));
+  fs.symlinkSync(process.execPath, path.join(shared, "bin/node"));
+  hosts = await TestHosts.create(4, [ROOT], { privateHome: true });
+  [laptop, head, w1, w2] = hosts.hosts as [Host, Host, Host, Host];
+  fs.writeFileSync(cfgFile, config("v1"));
+  const pub = await makeKey(hosts, laptop, "/root/.ssh/id_ed25519");
+  for (const h of [head, w1, w2]) await startSshd(hosts, h, [pub]);
+  await waitForSsh(hosts, laptop, [head, w1, w2], "/root/.ssh/id_ed25519");
+  await hosts.exec(laptop, ["sh", "-c", "mkdir -p /root/app-src /root/data/sub && echo app-v1 > /root/app-src/app.txt && " +
+    "echo one > /root/data/a.txt && echo two > /root/data/sub/b.txt"]);
+});
+after(async () => {
+  await hosts?.destroy();
+  fs.rmSync(shared, { recursive: true, force: true });
+});
+
+test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed setup, autoscaling pool, down", { skip, timeout: 900_000 }, async () => {
+  // --dry-run validates and prints the plan without touching a host.
+  const dry = await cli(["up", cfgFile, "--dry-run"]);
+  assert.match(dry.stdout, /is valid/);
+  assert.match(dry.stdout, /stingray start --head/);
+  assert.equal(hosts!.pids(head).filter(isStingray).length, 0, "--dry-run started nothing");
+
+  const up1 = await cli(["up", cfgFile, "-y"]);
+  assert.match(up1.stdout, /\[6\/6\] Starting Stingray/);
+  assert.match(up1.stdout, new RegExp(`Stingray is up on the head node ${head.ip.replace(/\./g, "\\.")}`));
+  await until("the head and both workers", async () => (await aliveIps()).length === 3);
+  assert.deepEqual(await aliveIps(), [head.ip, w1.ip, w2.ip].sort());
+  assert.equal((await cli(["get-head-ip", cfgFile])).stdout.trim(), head.ip);
+  assert.deepEqual((await cli(["get-worker-ips", cfgFile])).stdout.trim().split("\n").sort(), [w1.ip, w2.ip].sort());
+  // File mounts reached the head and (through the head) the workers.
+  for (const h of [head, w1, w2]) assert.equal((await hosts!.exec(h, ["cat", "/root/app/app.txt"])).stdout.trim(), "app-v1");
+  // The token reached the workers through the launcher's stdin, never a command line: the start
+  // commands' argv and the config files hold no token.
+  const token = (await cli(["exec", cfgFile, "stingray get-auth-token"])).stdout.trim();
+  assert.ok(token.length > 10);
+  assert.doesNotMatch(fs.readFileSync(cfgFile, "utf8") + (await hosts!.exec(head, ["cat", "/root/stingray_bootstrap_config.yaml"])).stdout, new RegExp(token));
+
+  const hello = await cli(["exec", cfgFile, "echo hello from $(hostname -I)"]);
+  assert.match(hello.stdout, new RegExp(`hello from ${head.ip.replace(/\./g, "\\.")}`));
+  const all = await cli(["exec", cfgFile, "cat ~/worker_marker 2>/dev/null || echo head", "--all-nodes"]);
+  assert.equal(all.stdout.split("\n").filter((l) => /\) v1$/.test(l)).length, 2, all.stdout);
+
+  const submitted = await cli(["submit", cfgFile, path.join(ROOT, "test/fixtures/drivers/node_ips.ts")]);
+  assert.deepEqual(JSON.parse(submitted.stdout.trim().split("\n").pop()!).ips, [head.ip, w1.ip, w2.ip].sort(), "the submitted script ran on the head across all nodes");
+
+  await cli(["rsync-up", cfgFile, "/root/data/", "~/data/"]);
+  assert.equal((await hosts!.exec(head, ["cat", "/root/data/sub/b.txt"])).stdout.trim(), "two");
+  await cli(["rsync-down", cfgFile, "~/data/", "/root/back/"]);
+  assert.equal((await hosts!.exec(laptop, ["sh", "-c", "cat /root/back/a.txt /root/back/sub/b.txt"])).stdout, "one\ntwo\n");
+
+  // Same config again: nothing changes (no restart: the GCS process is the same).
+  const pid = gcsPid(head);
+  assert.ok(pid);
+  const up2 = await cli(["up", cfgFile, "-y"]);
+  assert.match(up2.stdout, /is up to date: no changes/);
+  assert.equal(gcsPid(head), pid);
+
+  // A changed worker setup command: the head is not set up again nor restarted; the autoscaler
+  // sets the workers up again.
+  fs.writeFileSync(cfgFile, config("v2"));
+  const up3 = await cli(["up", cfgFile, "-y"]);
+  assert.match(up3.stdout, /Updating the autoscaler's config/);
+  assert.equal(gcsPid(head), pid, "the head was not restarted");
+  assert.equal((await hosts!.exec(head, ["cat", "/root/head_setup_count"])).stdout, "ran\n", "head setup commands ran once");
+  await until("both workers set up with v2", async () => {
+    const m = await Promise.all([w1, w2].map((w) => hosts!.exec(w, ["cat", "/root/worker_marker"]).then((r) => r.stdout.trim(), () => "")));
+    return m.every((x) => x === "v2");
+  });
+  await until("both workers back", async () => (await aliveIps()).length === 3);
+
+  // The pool follows the load: with min_workers 0 the idle workers go (0.1 min idle timeout)...
+  await cli(["up", cfgFile, "-y", "--min-workers", "0"]);
+  await until("idle workers removed", async () => (await aliveIps()).length === 1);
+  await until("no Stingray left on the released workers", async () => [w1, w2].every((w) => hosts!.pids(w).filter(isStingray).length === 0), 60_000);
+  assert.deepEqual((await cli(["get-worker-ips", cfgFile])).stdout.trim(), "");
+  // ...and come back for work that needs more CPUs than the head has.
+  await cli(["rsync-up", cfgFile, path.join(ROOT, "test/fixtures/drivers/autoscale_load.ts"), "~/autoscale_load.ts"]);
+  const load = hosts!.spawn(laptop, ["stingray", "exec", cfgFile, "TASKS=6 SLEEP_MS=8000 node ~/autoscale_load.ts"], { env: env(), cwd: ROOT });
+  let out = "";
+  load.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
+  load.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
+  let most = 0;
+  await until("the load to finish", async () => {
+    most = Math.max(most, (await aliveIps()).length);
+    return /"tasks":6/.test(out);
+  }, 300_000);
+  assert.equal(most, 3, "the pool grew to both workers under load");
+  const ran = JSON.parse(out.split("\n").find((l) => l.startsWith("{\"nodes\""))!) as { nodes: string[] };
+  assert.ok(ran.nodes.length >= 2, `the tasks ran on added workers too: ${out}`);
+  await until("the pool to shrink again", async () => (await aliveIps()).length === 1);
+
+  const down = await cli(["down", cfgFile, "-y"]);
+  assert.match(down.stdout, /is down/);
+  for (const h of [laptop, head, w1, w2]) {
+    await until(`no Stingray process on ${h.ip}`, async () => hosts!.pids(h).filter(isStingray).length === 0, 30_000);
+  }
+});
