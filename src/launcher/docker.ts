@@ -27,11 +27,19 @@ export function containerSpec(docker: DockerConfig, kind: NodeKind): ContainerSp
   };
 }
 
+/**
+ * The engine as a shell word list: `engine` may carry global options (e.g.
+ * `podman --root /data/containers`), so it is split on spaces and each word quoted.
+ */
+export function engineCommand(engine: string): string {
+  return engine.trim().split(/\s+/).map(shQuote).join(" ");
+}
+
 /** The host commands that start the container (Ray's `docker run --rm -d -it --net=host ... bash`). */
 export function containerRunCommand(spec: ContainerSpec, mounts: Record<string, string> = {}): string {
   const vol = Object.entries(mounts).flatMap(([inside, host]) => ["-v", `${host}:${inside}`]);
-  return [spec.engine, "run", "--rm", "--name", spec.name, "-d", "-it", "--net=host",
-    "-e", "LC_ALL=C.UTF-8", "-e", "LANG=C.UTF-8", ...vol, ...spec.runOptions, spec.image, "bash"].map(shQuote).join(" ");
+  return [engineCommand(spec.engine), ...["run", "--rm", "--name", spec.name, "-d", "-it", "--net=host",
+    "-e", "LC_ALL=C.UTF-8", "-e", "LANG=C.UTF-8", ...vol, ...spec.runOptions, spec.image, "bash"].map(shQuote)].join(" ");
 }
 
 /** Staging directory on the host for file mounts on their way into the container. */
@@ -46,7 +54,7 @@ export function hostStagingDir(clusterName: string): string {
  */
 export function dockerRunner(host: CommandRunner, spec: ContainerSpec, clusterName: string):
   CommandRunner & { ensureContainer(log: (l: string) => void): Promise<void>; stopContainer(): Promise<void> } {
-  const e = shQuote(spec.engine), name = shQuote(spec.name);
+  const e = engineCommand(spec.engine), name = shQuote(spec.name);
   const staging = hostStagingDir(clusterName);
   const runner = {
     description: `${spec.name} on ${host.description}`,

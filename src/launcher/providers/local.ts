@@ -18,6 +18,7 @@ import type { NodeProvider, ProviderContext, ProviderModule, ProviderNode, Runne
 import { TAG, NODE_KIND, type ProviderConfig, type Tags } from "../types.ts";
 import { StateFile } from "../state_file.ts";
 import { sshRunner, shQuote } from "../runners.ts";
+import { engineCommand } from "../docker.ts";
 
 interface Entry { tags: Tags; state: "running" | "terminated" }
 interface State { nodes: Record<string, Entry> }
@@ -112,7 +113,7 @@ export class LocalNodeProvider implements NodeProvider {
       const r = this.runnerFor(ip);
       const docker = this.ctx.docker;
       const cmd = docker
-        ? `${shQuote(docker.engine || "docker")} rm -f ${shQuote(docker.container_name)} >/dev/null 2>&1 || true`
+        ? `${engineCommand(docker.engine || "docker")} rm -f ${shQuote(docker.container_name)} >/dev/null 2>&1 || true`
         : "command -v stingray >/dev/null 2>&1 && stingray stop || true";
       const res = await r.run(cmd, { captureOutput: true, timeoutMs: 60_000 }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
       if (res.code !== 0) this.ctx.log(`local provider: could not stop Stingray on ${ip} (${res.stderr.trim() || `exit ${res.code}`}); releasing it anyway`);
