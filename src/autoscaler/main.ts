@@ -54,6 +54,8 @@ const gcs: Connection = await connect({ host: opts.gcsHost, port: opts.gcsPort, 
 /** Set a worker up: the worker's commands, with the head's address and the cluster token in their environment (never argv). */
 async function startUpdater(node: ProviderNode, nodeType: string): Promise<void> {
   const cfg = config;
+  // fake_multinode's nodes are raylets the provider started itself: nothing to set up.
+  if (cfg.provider.type === "fake_multinode") { await provider.setNodeTags(node.id, { [TAG.nodeStatus]: NODE_STATUS.upToDate }); return; }
   const prefix = `[${node.internalIp ?? node.id}] `;
   const { runtimeHash, fileMountsContentsHash } = nodeHashes(cfg, NODE_KIND.worker);
   const runner = provider.commandRunner(node, { auth: cfg.auth, clusterName: cfg.cluster_name, docker: cfg.docker,

@@ -4,8 +4,8 @@
  * with the resources and labels of its node type, so the autoscaler's whole loop (demand → launch
  * → node joins → tasks run → idle → terminate) runs on one machine. The head node is this machine
  * itself, set up with a local command runner. Worker nodes need no setup: the provider starts
- * `stingray start --address=HEAD --block` for each (in its own temp dir, so sessions do not mix)
- * and marks it up-to-date at once, as Ray's FakeMultiNodeProvider does.
+ * `stingray start --address=HEAD --block` for each (in its own temp dir, so sessions do not mix),
+ * and the autoscaler's updater for such a node only marks it up-to-date.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -13,7 +13,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ProviderError } from "../../common/errors.ts";
 import type { NodeProvider, ProviderContext, ProviderModule, ProviderNode, RunnerContext, CommandRunner } from "../provider.ts";
-import { TAG, NODE_KIND, NODE_STATUS, type Tags } from "../types.ts";
+import { TAG, NODE_KIND, type Tags } from "../types.ts";
 import { StateFile } from "../state_file.ts";
 import { localRunner } from "../runners.ts";
 import { detectNodeIp } from "../../node/resources.ts";
@@ -83,7 +83,7 @@ export class FakeMultiNodeProvider implements NodeProvider {
       const tempDir = path.join(this.ctx.stateDir, "fake_nodes", id);
       fs.mkdirSync(tempDir, { recursive: true });
       const out = fs.openSync(path.join(tempDir, "start.log"), "a");
-      const nodeTags: Tags = { ...tags, [TAG.nodeStatus]: NODE_STATUS.upToDate };
+      const nodeTags: Tags = { ...tags };
       const child = spawn(process.execPath, [CLI, "start", `--address=${head.gcsAddress}`, "--block", `--temp-dir=${tempDir}`,
         `--node-ip-address=${this.ip}`, ...resourceFlags(extra.resources, extra.labels)], {
         detached: true, stdio: ["ignore", out, out],
