@@ -100,6 +100,16 @@ after(async () => {
 });
 
 test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed setup, autoscaling pool, down", { skip, timeout: 900_000 }, async () => {
+  try {
+    await flow();
+  } catch (e) {
+    // The autoscaler's log says what the cluster did; keep it with the failure.
+    const log = await hosts!.exec(head, ["sh", "-c", "tail -n 80 /tmp/stingray/session_latest/logs/monitor.log"]).catch(() => ({ stdout: "(no monitor log)" }));
+    throw new Error(`${(e as Error).message}\nmonitor.log:\n${log.stdout}`, { cause: e });
+  }
+});
+
+async function flow(): Promise<void> {
   // --dry-run validates and prints the plan without touching a host.
   const dry = await cli(["up", cfgFile, "--dry-run"]);
   assert.match(dry.stdout, /is valid/);
@@ -134,6 +144,27 @@ test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed s
   await cli(["rsync-down", cfgFile, "~/data/", "/root/back/"]);
   assert.equal((await hosts!.exec(laptop, ["sh", "-c", "cat /root/back/a.txt /root/back/sub/b.txt"])).stdout, "one\ntwo\n");
 
+  // attach: an interactive login shell on the head (a pseudo-terminal from `script`).
+  const attached = await hosts!.exec(laptop, ["sh", "-c", `printf 'echo ATTACHED-$((6*7)) $(hostname -I)\\nexit\\n' | script -qec 'stingray attach ${cfgFile}' /dev/null`],
+    { env: env(), cwd: ROOT, timeoutMs: 60_000 });
+  assert.match(attached.stdout, new RegExp(`ATTACHED-42 ${head.ip.replace(/\./g, "\\.")}`));
+  // exec --tmux leaves the command running in a detached tmux session on the head.
+  await cli(["exec", cfgFile, "sleep 120", "--tmux"]);
+  assert.match((await cli(["exec", cfgFile, "tmux ls"])).stdout, /1 windows/);
+  // monitor follows the autoscaler's log; dashboard forwards the head's loopback-only dashboard.
+  const mon = hosts!.spawn(laptop, ["stingray", "monitor", cfgFile, "--lines", "50"], { env: env(), cwd: ROOT });
+  let monOut = "";
+  mon.stdout!.on("data", (d: Buffer) => { monOut += d.toString(); });
+  await until("monitor output", async () => /status: active \d+/.test(monOut), 30_000);
+  mon.kill("SIGTERM");
+  const dash = hosts!.spawn(laptop, ["stingray", "dashboard", cfgFile, "-p", "18265"], { env: env(), cwd: ROOT });
+  await until("the forwarded dashboard", async () => {
+    const r = await hosts!.exec(laptop, ["stingray", "job", "list", "--address", "http://127.0.0.1:18265"],
+      { env: { ...env(), STINGRAY_AUTH_TOKEN: token }, cwd: ROOT, timeoutMs: 30_000 }).catch(() => undefined);
+    return r !== undefined;
+  }, 60_000);
+  dash.kill("SIGTERM");
+
   // Same config again: nothing changes (no restart: the GCS process is the same).
   const pid = gcsPid(head);
   assert.ok(pid);
@@ -158,7 +189,7 @@ test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed s
   await cli(["up", cfgFile, "-y", "--min-workers", "0"]);
   await until("idle workers removed", async () => (await aliveIps()).length === 1);
   await until("no Stingray left on the released workers", async () => [w1, w2].every((w) => hosts!.pids(w).filter(isStingray).length === 0), 60_000);
-  assert.deepEqual((await cli(["get-worker-ips", cfgFile])).stdout.trim(), "");
+  await until("the pool to be empty", async () => (await cli(["get-worker-ips", cfgFile])).stdout.trim() === "", 30_000);
   // ...and come back for work that needs more CPUs than the head has.
   await cli(["rsync-up", cfgFile, path.join(ROOT, "test/fixtures/drivers/autoscale_load.ts"), "~/autoscale_load.ts"]);
   const load = hosts!.spawn(laptop, ["stingray", "exec", cfgFile, "TASKS=6 SLEEP_MS=8000 node ~/autoscale_load.ts"], { env: env(), cwd: ROOT });
@@ -180,4 +211,4 @@ test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed s
   for (const h of [laptop, head, w1, w2]) {
     await until(`no Stingray process on ${h.ip}`, async () => hosts!.pids(h).filter(isStingray).length === 0, 30_000);
   }
-});
+}

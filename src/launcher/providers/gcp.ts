@@ -32,6 +32,8 @@ import { TAG, type ClusterConfig, type ProviderConfig, type Tags } from "../type
 type Sdk = typeof import("@google-cloud/compute");
 type Instance = Compute.protos.google.cloud.compute.v1.IInstance;
 type Operation = Compute.protos.google.cloud.compute.v1.IOperation;
+type ClientOptions = NonNullable<ConstructorParameters<Sdk["InstancesClient"]>[0]>;
+type FetchInit = NonNullable<Parameters<typeof fetch>[1]>;
 
 const LABEL_MAX = 63;
 const TAG_KEY = /^[a-z][a-z0-9-]{0,59}$/;
@@ -153,8 +155,8 @@ interface Clients { instances: Compute.InstancesClient; operations: Compute.Zone
  * Client options for an endpoint override. Over http:// (an emulator or a stub) the client gets
  * an auth object that adds no credentials: tokens are never sent in clear text.
  */
-function clientOptions(provider: ProviderConfig): Record<string, unknown> {
-  const opts: Record<string, unknown> = { fallback: true };
+function clientOptions(provider: ProviderConfig): ClientOptions {
+  const opts: ClientOptions = { fallback: true };
   const endpoint = str(provider.endpoint_url) ?? str(process.env.STINGRAY_GCP_ENDPOINT_URL);
   if (endpoint) {
     const u = new URL(endpoint);
@@ -162,17 +164,18 @@ function clientOptions(provider: ProviderConfig): Record<string, unknown> {
     opts.protocol = u.protocol.replace(":", "");
     if (u.port) opts.port = Number(u.port);
     if (u.protocol === "http:") {
-      opts.authClient = {
+      // google-gax calls only these two members of its auth client on the REST transport.
+      const anonymous = {
         getRequestHeaders: async () => new Headers(),
-        fetch: (url: string, init: { method?: string; headers?: HeadersInit; body?: BodyInit; signal?: AbortSignal }) =>
-          fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
+        fetch: (url: string, init: FetchInit) => fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
       };
+      opts.authClient = anonymous as unknown as ClientOptions["authClient"];
       return opts;
     }
   }
   const creds = provider.gcp_credentials as { type?: string; credentials?: unknown } | undefined;
   if (creds?.type === "service_account") {
-    opts.credentials = typeof creds.credentials === "string" ? JSON.parse(creds.credentials) as unknown : creds.credentials;
+    opts.credentials = (typeof creds.credentials === "string" ? JSON.parse(creds.credentials) : creds.credentials) as ClientOptions["credentials"];
   } else if (creds !== undefined) {
     throw new ConfigError(`provider.gcp_credentials.type "${String(creds.type)}" is not supported: use "service_account" with its JSON key in credentials, or omit gcp_credentials to use Application Default Credentials`);
   }
