@@ -131,6 +131,14 @@ async function flow(): Promise<void> {
   assert.ok(token.length > 10);
   assert.doesNotMatch(fs.readFileSync(cfgFile, "utf8") + (await hosts!.exec(head, ["cat", "/root/stingray_bootstrap_config.yaml"])).stdout, new RegExp(token));
 
+  for (const h of [head, w1, w2]) {
+    for (const p of hosts!.pids(h)) {
+      let argv = "";
+      try { argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8"); } catch { continue; }
+      assert.ok(!argv.includes(token), `no process on ${h.ip} has the token in its command line: ${argv.replace(/\0/g, " ")}`);
+    }
+  }
+
   const hello = await cli(["exec", cfgFile, "echo hello from $(hostname -I)"]);
   assert.match(hello.stdout, new RegExp(`hello from ${head.ip.replace(/\./g, "\\.")}`));
   const all = await cli(["exec", cfgFile, "cat ~/worker_marker 2>/dev/null || echo head", "--all-nodes"]);
@@ -205,6 +213,15 @@ async function flow(): Promise<void> {
   const ran = JSON.parse(out.split("\n").find((l) => l.startsWith("{\"nodes\""))!) as { nodes: string[] };
   assert.ok(ran.nodes.length >= 2, `the tasks ran on added workers too: ${out}`);
   await until("the pool to shrink again", async () => (await aliveIps()).length === 1);
+
+  // --restart-only restarts Stingray on the head (a new GCS) without setup; the autoscaler then
+  // sets up the workers again, so they join the new head with its new token.
+  const upR = await cli(["up", cfgFile, "-y", "--restart-only", "--min-workers", "2"]);
+  assert.match(upR.stdout, /\[6\/6\] Starting Stingray/);
+  assert.doesNotMatch(upR.stdout, /setup command:/);
+  assert.notEqual(gcsPid(head), pid, "the head was restarted");
+  assert.equal((await hosts!.exec(head, ["cat", "/root/head_setup_count"])).stdout, "ran\n", "head setup commands did not run again");
+  await until("both workers joined the restarted head", async () => (await aliveIps()).length === 3, 240_000);
 
   const down = await cli(["down", cfgFile, "-y"]);
   assert.match(down.stdout, /is down/);
