@@ -259,6 +259,11 @@ export class StandardAutoscaler {
     return this.buildStatus(now, views.filter((v) => !gone.has(v.node.id)), load, result.toLaunch, result.infeasible, result.unfulfilled);
   }
 
+  private forgetNode(id: string): void {
+    for (const m of [this.lastUsed, this.lastContact, this.updaterResults]) m.delete(id);
+    for (const s of [this.terminated, this.setUp, this.updaterStarted]) s.delete(id);
+  }
+
   /** Drop what is remembered about nodes the provider no longer lists. */
   private forgetGone(listed: Set<string>): void {
     for (const m of [this.lastUsed, this.lastContact]) for (const id of m.keys()) if (!listed.has(id)) m.delete(id);
@@ -454,6 +459,9 @@ export class StandardAutoscaler {
   private async createBatch(job: LaunchJob): Promise<void> {
     try {
       const nodes = await this.provider.createNodes(job.nodeConfig, job.tags, job.count, { resources: job.resources, labels: job.labels });
+      // A provider may hand out an id again (the local provider's ids are IPs, reused once a
+      // node is released): what was remembered about the old node does not apply to the new one.
+      for (const n of nodes) this.forgetNode(n.id);
       this.opts.log(`launched ${nodes.length} node${nodes.length === 1 ? "" : "s"} of type ${job.type}: ${nodes.map((n) => n.id).join(", ")}`);
     } catch (e) {
       const reason = errorText(e);

@@ -55,6 +55,7 @@ export const TUNABLES = {
   tls_key: str("", "PEM private key file for tls_cert."),
   tls_ca: str("", "PEM CA file that peers' certificates must chain to."),
   // Autoscaler (src/autoscaler/): Ray's AUTOSCALER_* constants.
+  launcher_ssh_wait_s: num(300, "How long the node updater waits for a new node to answer over SSH before the node's setup fails (Ray's NODE_START_WAIT_S)."),
   autoscaler_update_interval_s: num(5, "Seconds between autoscaler updates on the head (the monitor loop)."),
   autoscaler_max_launch_batch: num(5, "Most nodes the autoscaler asks the provider for in one create call."),
   autoscaler_max_concurrent_launches: num(10, "Most nodes being created at once; with autoscaler_max_launch_batch it sets how many create calls run in parallel."),

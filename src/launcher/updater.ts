@@ -14,6 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CommandFailedError } from "../common/errors.ts";
+import { config } from "../common/config.ts";
 import type { CommandRunner, NodeProvider, ProviderNode } from "./provider.ts";
 import { TAG, NODE_STATUS, type NodeKind, type NodeStatus } from "./types.ts";
 import { dockerRunner, type ContainerSpec } from "./docker.ts";
@@ -111,7 +112,7 @@ export async function updateNode(o: NodeUpdateOptions): Promise<UpdateResult> {
     const step = (n: number, text: string): void => log(`[${n}/6] ${text}`);
     step(1, `Waiting for SSH to ${o.runner.description}`);
     await setStatus(NODE_STATUS.waitingForSsh);
-    await waitForReady(o.runner, o.sshTimeoutMs ?? 300_000, log);
+    await waitForReady(o.runner, o.sshTimeoutMs ?? config("launcher_ssh_wait_s") * 1000, log);
 
     const sameRuntime = !o.force && node.tags[TAG.runtimeConfig] === o.runtimeHash;
     const sameFiles = !o.force && node.tags[TAG.fileMountsContents] === o.fileMountsContentsHash;

@@ -19,6 +19,8 @@ export class FakeProvider implements NodeProvider {
   /** When set, createNodes waits for this promise before creating. */
   createGate: Promise<void> | undefined;
   private next = 2;
+  /** When set, created nodes take these ids, first free one first (as the local provider reuses IPs). */
+  idPool: string[] | undefined;
 
   /** Add a node directly (the head, or a node left by an earlier monitor). */
   add(tags: Tags, id?: string, ip?: string): ProviderNode {
@@ -38,7 +40,11 @@ export class FakeProvider implements NodeProvider {
     if (this.createGate) await this.createGate;
     if (this.createError) throw this.createError;
     const out: ProviderNode[] = [];
-    for (let i = 0; i < count; i++) out.push(this.add(tags));
+    for (let i = 0; i < count; i++) {
+      const id = this.idPool?.find((x) => !this.nodes.has(x));
+      if (this.idPool && !id) throw new Error("no free id in the pool");
+      out.push(this.add(tags, id));
+    }
     return out;
   }
 

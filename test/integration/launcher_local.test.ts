@@ -2,9 +2,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.ts";
+import { LauncherRig, ROOT } from "../helpers/launcher.ts";
 
 // Seed 001's private-cluster flow with the `local` provider, for real: four test hosts (a
 // "laptop" that runs the launcher, a head and two workers, each with its own IP, /tmp and home),
@@ -12,13 +12,16 @@ import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.
 // head's autoscaler sets up the workers; exec, submit, rsync-up/down, attach-free commands work;
 // `up` again changes nothing; a changed worker setup command re-runs on the workers only; the
 // worker pool shrinks when idle and grows with load; `down` leaves no Stingray process anywhere.
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const skip = TestHosts.supported() ?? sshUnsupported(["rsync"]);
 let hosts: TestHosts | undefined;
 let laptop: Host, head: Host, w1: Host, w2: Host;
-const shared = `/run/stingray-test-${randomBytes(4).toString("hex")}`;
-const cfgFile = path.join(shared, "cluster.yaml");
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, HOME: "/root", PATH: `${shared}/bin:${process.env.PATH}` });
+const rig = new LauncherRig();
+const { cfgFile } = rig;
+const env = (): NodeJS.ProcessEnv => rig.env();
+const cli = (args: string[], timeoutMs?: number): Promise<{ stdout: string; stderr: string }> => rig.cli(args, timeoutMs);
+const aliveIps = (): Promise<string[]> => rig.aliveIps();
+const until = (what: string, cond: () => Promise<boolean>, timeoutMs?: number): Promise<void> => rig.until(what, cond, timeoutMs);
+const isStingrayOn = (h: Host): number[] => rig.stingrayPids(h);
 
 function config(workerMarker: string): string {
   return `
@@ -51,42 +54,15 @@ worker_start_ray_commands:
 `;
 }
 
-function isStingray(pid: number): boolean {
-  try { return /src\/(gcs|raylet|worker|autoscaler|dashboard)\/main\.ts/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")); } catch { return false; }
-}
 function gcsPid(h: Host): number | undefined {
   return hosts!.pids(h).find((p) => { try { return /src\/gcs\/main\.ts/.test(fs.readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; } });
 }
 
-async function cli(args: string[], timeoutMs = 300_000): Promise<{ stdout: string; stderr: string }> {
-  return hosts!.exec(laptop, ["stingray", ...args], { env: env(), timeoutMs, cwd: ROOT });
-}
-
-async function aliveIps(): Promise<string[]> {
-  const r = await cli(["exec", cfgFile, "stingray list nodes --format=json"], 60_000).catch(() => ({ stdout: "[]" }));
-  try {
-    return (JSON.parse(r.stdout) as Array<{ node_ip: string; state: string }>).filter((n) => n.state === "ALIVE").map((n) => n.node_ip).sort();
-  } catch { return []; }
-}
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) {
-      const log = await hosts!.exec(head, ["sh", "-c", "tail -n 40 /tmp/stingray/session_latest/logs/monitor.log"]).catch(() => ({ stdout: "(no monitor log)" }));
-      throw new Error(`timed out waiting for ${what}; monitor.log:\n${log.stdout}`);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
 before(async () => {
   if (skip) return;
-  fs.mkdirSync(path.join(shared, "bin"), { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "bin/stingray.js"), path.join(shared, "bin/stingray"));
-  fs.symlinkSync(process.execPath, path.join(shared, "bin/node"));
   hosts = await TestHosts.create(4, [ROOT], { privateHome: true });
   [laptop, head, w1, w2] = hosts.hosts as [Host, Host, Host, Host];
+  rig.attach(hosts, laptop, head);
   fs.writeFileSync(cfgFile, config("v1"));
   const pub = await makeKey(hosts, laptop, "/root/.ssh/id_ed25519");
   for (const h of [head, w1, w2]) await startSshd(hosts, h, [pub]);
@@ -96,7 +72,7 @@ before(async () => {
 });
 after(async () => {
   await hosts?.destroy();
-  fs.rmSync(shared, { recursive: true, force: true });
+  rig.cleanup();
 });
 
 test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed setup, autoscaling pool, down", { skip, timeout: 900_000 }, async () => {
@@ -104,8 +80,7 @@ test("local provider over SSH: up, exec, submit, rsync, idempotent up, changed s
     await flow();
   } catch (e) {
     // The autoscaler's log says what the cluster did; keep it with the failure.
-    const log = await hosts!.exec(head, ["sh", "-c", "tail -n 80 /tmp/stingray/session_latest/logs/monitor.log"]).catch(() => ({ stdout: "(no monitor log)" }));
-    throw new Error(`${(e as Error).message}\nmonitor.log:\n${log.stdout}`, { cause: e });
+    throw new Error(`${(e as Error).message}\nmonitor.log:\n${await rig.monitorLog(80)}`, { cause: e });
   }
 });
 
@@ -114,7 +89,7 @@ async function flow(): Promise<void> {
   const dry = await cli(["up", cfgFile, "--dry-run"]);
   assert.match(dry.stdout, /is valid/);
   assert.match(dry.stdout, /stingray start --head/);
-  assert.equal(hosts!.pids(head).filter(isStingray).length, 0, "--dry-run started nothing");
+  assert.equal(isStingrayOn(head).length, 0, "--dry-run started nothing");
 
   const up1 = await cli(["up", cfgFile, "-y"]);
   assert.match(up1.stdout, /\[6\/6\] Starting Stingray/);
@@ -196,7 +171,7 @@ async function flow(): Promise<void> {
   // The pool follows the load: with min_workers 0 the idle workers go (0.1 min idle timeout)...
   await cli(["up", cfgFile, "-y", "--min-workers", "0"]);
   await until("idle workers removed", async () => (await aliveIps()).length === 1);
-  await until("no Stingray left on the released workers", async () => [w1, w2].every((w) => hosts!.pids(w).filter(isStingray).length === 0), 60_000);
+  await until("no Stingray left on the released workers", async () => [w1, w2].every((w) => isStingrayOn(w).length === 0), 60_000);
   await until("the pool to be empty", async () => (await cli(["get-worker-ips", cfgFile])).stdout.trim() === "", 30_000);
   // ...and come back for work that needs more CPUs than the head has.
   await cli(["rsync-up", cfgFile, path.join(ROOT, "test/fixtures/drivers/autoscale_load.ts"), "~/autoscale_load.ts"]);
@@ -226,6 +201,6 @@ async function flow(): Promise<void> {
   const down = await cli(["down", cfgFile, "-y"]);
   assert.match(down.stdout, /is down/);
   for (const h of [laptop, head, w1, w2]) {
-    await until(`no Stingray process on ${h.ip}`, async () => hosts!.pids(h).filter(isStingray).length === 0, 30_000);
+    await until(`no Stingray process on ${h.ip}`, async () => isStingrayOn(h).length === 0, 30_000);
   }
 }

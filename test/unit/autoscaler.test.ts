@@ -497,3 +497,22 @@ test("formatStatusLines renders active, pending and failed nodes like ray status
   const empty = formatStatusLines({ ...s, activeNodes: [], idleNodes: [], pendingNodes: [], failedLaunches: [], recentTerminations: [] });
   assert.deepEqual(empty.slice(2), ["Active:", " (no active nodes)", "Pending:", " (no pending nodes)", "Recent failures:", " (no failures)"]);
 });
+
+test("a node id the provider hands out again (local IPs) is a new node: set up again and counted", async () => {
+  let fail = true;
+  const h = harness({ updater: async (node, _t, p) => {
+    if (fail) throw new Error("did not answer over SSH");
+    await p.setNodeTags(node.id, { [TAG.nodeStatus]: NODE_STATUS.upToDate });
+  } });
+  h.provider.idPool = ["10.0.0.50"];
+  await h.step([cpu(4, 1)]);   // launch 10.0.0.50
+  await h.step([cpu(4, 1)]);   // its setup fails
+  fail = false;
+  await h.step([cpu(4, 1)]);   // terminated, and the same id launched again at once
+  assert.deepEqual(h.provider.terminated, ["10.0.0.50"]);
+  await h.step([cpu(4, 1)]);   // set up again, with the same id
+  assert.deepEqual(h.updaterCalls, ["10.0.0.50", "10.0.0.50"]);
+  const s = await h.step();
+  assert.equal(h.workers("cpu")[0]!.tags[TAG.nodeStatus], NODE_STATUS.upToDate);
+  assert.ok(s.activeNodes.some((n) => n.id === "10.0.0.50"), "the node counts as active");
+});
