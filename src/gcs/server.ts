@@ -217,7 +217,10 @@ export class GcsServer {
           // The GCS has chosen the node: the raylet must not spill the actor elsewhere.
           const reply = await node.conn.request("raylet.RequestWorkerLease", {
             jobId, resources, actorId, envHash: envHash(spec.envVars), envVars: spec.envVars,
-            strategy: { type: "NODE_AFFINITY", nodeId: node.info.nodeId, soft: false },
+            strategy: { type: "NODE_AFFINITY", nodeId: node.info.nodeId, soft: false, labels: strat?.labels },
+            // Unless the user pinned it, a queued actor may move to a node that has room sooner
+            // (one the autoscaler just added): the raylet then answers retryAt and we follow it.
+            movable: strat?.type !== "NODE_AFFINITY",
           });
           if (reply.leaseId && reply.worker) return { nodeId: node.info.nodeId, leaseId: reply.leaseId, worker: reply.worker, gpuIds: reply.gpuIds, pid: reply.pid };
           if (reply.retryAt) {

@@ -208,7 +208,9 @@ export const METHODS = {
     /** How many raylets redirected this request already; a redirected request is not redirected again if it fits. */
     hops: opt(int),
     /** Tasks of this scheduling class queued at the requester (Ray's backlog size): demand the autoscaler sees. */
-    backlog: opt(int) }),
+    backlog: opt(int),
+    /** The node was chosen by the GCS, not the user: while queued, the request may move to a node with room (the raylet answers retryAt). */
+    movable: opt(bool) }),
   obj({ leaseId: opt(str), worker: opt(Address), infeasible: opt(str), retryAt: opt(Address), gpuIds: opt(arr(int)), pid: opt(int) })),
   "raylet.ReturnWorker": m(obj({ leaseId: str, kill: opt(bool) }), Ok),
   "raylet.CancelLeaseRequests": m(obj({ jobId: str }), Ok),

@@ -481,7 +481,7 @@ export class Raylet {
         const target = (nodeId: string): Address | undefined => this.nodeAddrs.get(nodeId);
         this.scheduler.enqueue({
           id, resources: req.resources, selector: strat?.labels,
-          spill: pinnedHere || strat?.type === "NODE_AFFINITY" ? undefined : (nodeId) => {
+          spill: (pinnedHere || strat?.type === "NODE_AFFINITY") && !req.movable ? undefined : (nodeId) => {
             const to = target(nodeId);
             conn.off("close", onClose);
             if (to) resolve({ retryAt: to }); else resolve({ infeasible: `node ${nodeId} vanished; retry` });

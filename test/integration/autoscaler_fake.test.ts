@@ -38,6 +38,11 @@ available_node_types:
     node_config: {}
     min_workers: 0
     max_workers: 3
+  big_worker:
+    resources: {CPU: 2}
+    node_config: {}
+    min_workers: 0
+    max_workers: 1
 head_node_type: head
 head_start_ray_commands:
   - stingray stop
@@ -121,8 +126,26 @@ test("fake_multinode: workers launch for demand within max_workers, infeasible d
   }
   assert.match((await hosts!.exec(h0, ["sh", "-c", "cat /tmp/stingray/session_latest/logs/monitor.log"])).stdout, /idle/i);
 
+  // An actor needing 2 CPUs fits no running node (the GCS holds it as pending demand): a
+  // big_worker is launched and the actor is placed there.
+  const actor = await hosts!.exec(h0, ["node", path.join(ROOT, "test/fixtures/drivers/autoscale_actor.ts")],
+    { env: { ...env(), ACTOR_CPUS: "2" }, cwd: ROOT, timeoutMs: 180_000 });
+  const { actorNode } = JSON.parse(actor.stdout.trim().split("\n").pop()!) as { actorNode: string };
+  const withActor = await aliveNodes();
+  assert.ok(withActor.some((n) => n.nodeId === actorNode && !n.isHead), `the actor runs on a new worker (${actorNode}): ${JSON.stringify(withActor)}`);
+  assert.match((await hosts!.exec(h0, ["sh", "-c", "cat /tmp/stingray/session_latest/logs/monitor.log"])).stdout, /adding 1 node of type big_worker/);
+
   const downOut = await cli(["down", cfgFile, "-y"]);
   assert.match(downOut.stdout, /is down/);
   for (let i = 0; i < 50 && hosts!.pids(h0).some(isStingray); i++) await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(hosts!.pids(h0).filter(isStingray), [], "no Stingray process is left on the host");
+
+  // exec --start --stop on a new cluster name: up, run, tear down.
+  const once = await cli(["exec", cfgFile, "stingray status", "--start", "--stop", "--cluster-name", "experiment-1"]);
+  assert.match(once.stdout, /Launching the head node/);
+  assert.match(once.stdout, /Node status/);
+  for (let i = 0; i < 100 && hosts!.pids(h0).some(isStingray); i++) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(hosts!.pids(h0).filter(isStingray), [], "exec --stop left no Stingray process");
+  assert.match((await cli(["get-head-ip", cfgFile, "--cluster-name", "experiment-1"]).catch((e: { stderr: string }) => ({ stdout: "", stderr: e.stderr }))).stderr,
+    /has no head node/, "the experiment-1 head was terminated");
 });
