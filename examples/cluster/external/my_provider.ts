@@ -66,7 +66,9 @@ class LocalShellRunner implements CommandRunner {
 
 class MyNodeProvider implements NodeProvider {
   private readonly file: string;
+  private readonly clusterName: string;
   constructor(config: ProviderConfig, ctx: ProviderContext) {
+    this.clusterName = ctx.clusterName;
     const prefix = typeof config.state_file_prefix === "string" ? config.state_file_prefix : "my-provider";
     this.file = path.join(ctx.stateDir, `${prefix}-${ctx.clusterName}.json`);
   }
@@ -94,7 +96,8 @@ class MyNodeProvider implements NodeProvider {
     const s = this.read();
     const created: ProviderNode[] = [];
     for (let i = 0; i < count; i++) {
-      const id = `my-node-${s.nextId++}`;
+      // Ids must be unique across clusters, as a cloud's instance ids are.
+      const id = `${this.clusterName}-node-${s.nextId++}`;
       s.nodes[id] = { tags: { ...tags }, nodeConfig };
       created.push(this.node(id, tags));
     }
