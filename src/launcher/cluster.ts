@@ -246,6 +246,41 @@ export async function up(c: Cluster, o: UpOptions = {}): Promise<{ head: Provide
   return { head, changed: true };
 }
 
+/**
+ * After `up`: follow the workers the head's autoscaler sets up, printing each node's status as
+ * it changes (waiting-for-ssh → setting-up → up-to-date), until every node type's min_workers are
+ * up to date or `timeoutMs` passes (the autoscaler carries on either way).
+ */
+export async function followWorkers(c: Cluster, timeoutMs = 600_000, pollMs = 1000): Promise<boolean> {
+  const cfg = c.config;
+  const want = Object.entries(cfg.available_node_types)
+    .filter(([name]) => name !== cfg.head_node_type || cfg.provider.type === "local")
+    .reduce((n, [, t]) => n + Math.min(t.min_workers, t.max_workers), 0);
+  const wanted = Math.min(want, cfg.max_workers);
+  if (wanted === 0) return true;
+  c.log(`Waiting for ${wanted} worker node(s) the autoscaler starts (Ctrl-C stops waiting, not the cluster):`);
+  const seen = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const workers = await workerNodes(c).catch(() => [] as ProviderNode[]);
+    for (const w of workers) {
+      const status = w.tags[TAG.nodeStatus] ?? "unknown";
+      if (seen.get(w.id) !== status) {
+        seen.set(w.id, status);
+        c.log(`  ${w.internalIp ?? w.id} (${w.tags[TAG.userNodeType] ?? "worker"}): ${status}`);
+      }
+    }
+    const up = workers.filter((w) => w.tags[TAG.nodeStatus] === NODE_STATUS.upToDate).length;
+    if (up >= wanted) { c.log(`${up} worker node(s) up to date.`); return true; }
+    if (Date.now() > deadline) {
+      c.log(`${up} of ${wanted} worker node(s) up to date after ${Math.round(timeoutMs / 1000)} s; the autoscaler keeps trying ` +
+        `(follow it with \`stingray monitor ${cfg._source ?? "CONFIG"}\`)`);
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
 async function uploadOne(r: CommandRunner, u: Upload): Promise<void> {
   const os = await import("node:os");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-upload-"));

@@ -93,6 +93,9 @@ async function flow(): Promise<void> {
 
   const up1 = await cli(["up", cfgFile, "-y"]);
   assert.match(up1.stdout, /\[6\/6\] Starting Stingray/);
+  // up follows the workers the head's autoscaler sets up, node by node.
+  for (const w of [w1, w2]) assert.match(up1.stdout, new RegExp(`${w.ip.replace(/\./g, "\\.")} \\(local\\.cluster\\.node\\): up-to-date`));
+  assert.match(up1.stdout, /2 worker node\(s\) up to date/);
   assert.match(up1.stdout, new RegExp(`Stingray is up on the head node ${head.ip.replace(/\./g, "\\.")}`));
   await until("the head and both workers", async () => (await aliveIps()).length === 3);
   assert.deepEqual(await aliveIps(), [head.ip, w1.ip, w2.ip].sort());

@@ -49,7 +49,7 @@ after(async () => {
 });
 
 test("a worker whose setup fails is reported, released and launched again once it answers", { skip, timeout: 600_000 }, async () => {
-  await rig.cli(["up", rig.cfgFile, "-y"]);
+  await rig.cli(["up", rig.cfgFile, "-y", "--no-wait"]);
   // `stingray status` on the head names the failure.
   const headStatus = async (): Promise<string> => (await rig.hosts.exec(head, ["sh", "-c", "PATH=$HOME/bin:$PATH stingray status"])).stdout;
   await rig.until("the failed setup in stingray status", async () => {

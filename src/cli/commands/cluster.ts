@@ -53,24 +53,26 @@ const UP_FLAGS: FlagSpec = {
   "min-workers": { type: "string", help: "Override min_workers of every worker node type." },
   "max-workers": { type: "string", help: "Override the global max_workers." },
   "dry-run": { type: "boolean", help: "Validate the config and print the plan without touching any host." },
+  "no-wait": { type: "boolean", help: "Return once the head is up, without following the workers' setup." },
   ...NAME, ...HELP,
 };
 
 export async function upCommand(argv: string[]): Promise<number> {
   // `--no-restart` is its own flag here (not the negation of a `restart` flag).
   const { values: v, positionals } = parse("up", argv, UP_FLAGS);
-  if (v.help) { process.stdout.write(help("up CONFIG [-y] [--no-restart | --restart-only] [--min-workers N] [--max-workers N] [-n NAME] [--dry-run]", "Create or update a cluster from a YAML config.", UP_FLAGS)); return 0; }
+  if (v.help) { process.stdout.write(help("up CONFIG [-y] [--no-restart | --restart-only] [--min-workers N] [--max-workers N] [-n NAME] [--dry-run] [--no-wait]", "Create or update a cluster from a YAML config.", UP_FLAGS)); return 0; }
   if (v["no-restart"] && v["restart-only"]) throw new UsageError("stingray up: give --no-restart or --restart-only, not both");
   const minWorkers = num("up", "min-workers", v["min-workers"]);
   const maxWorkers = num("up", "max-workers", v["max-workers"]);
   const dryRun = v["dry-run"] === true;
   return withCluster("up", positionals[0], { clusterName: v["cluster-name"] as string | undefined, minWorkers, maxWorkers, dryRun }, async (c) => {
-    const { describePlan, up, nodeAddress } = await import("../../launcher/cluster.ts");
+    const { describePlan, up, nodeAddress, followWorkers } = await import("../../launcher/cluster.ts");
     if (dryRun) {
       process.stdout.write(`Config ${positionals[0]} is valid.\n${describePlan(c).join("\n")}\n`);
       return 0;
     }
     const { head } = await up(c, { yes: v.yes === true, noRestart: v["no-restart"] === true, restartOnly: v["restart-only"] === true });
+    if (v["no-wait"] !== true && v["no-restart"] !== true) await followWorkers(c);
     const f = positionals[0]!;
     const n = v["cluster-name"] ? ` --cluster-name ${String(v["cluster-name"])}` : "";
     process.stdout.write(`\nStingray is up on the head node ${nodeAddress(c, head)}.\n\nUseful commands:\n` +
