@@ -5,6 +5,7 @@
  * the cluster lacks it (`uploadWorkingDir`) and submits `gcs://<name>`; the node unpacks it
  * (`unpackPackage`), refusing entries that would land outside the target directory.
  */
+import { globToRegExp } from "../common/glob.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
@@ -27,26 +28,7 @@ const mib = (n: number): string => (n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : n < 1
 
 export interface Package { name: string; bytes: Uint8Array; files: number; unpackedBytes: number }
 
-/**
- * A glob as a RegExp over '/'-separated relative paths: `**` crosses directories, `*` and `?`
- * do not. A pattern without '/' matches a name at any depth (like .gitignore); a leading '/'
- * anchors it at the root; a match also excludes everything below it.
- */
-export function globToRegExp(glob: string): RegExp {
-  let g = glob.trim().replace(/\\/g, "/").replace(/\/+$/, "");
-  const anchored = g.startsWith("/") || g.includes("/");
-  g = g.replace(/^\/+/, "");
-  let re = "";
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i]!;
-    if (c === "*" && g[i + 1] === "*") {
-      if (g[i + 2] === "/") { re += "(?:.*/)?"; i += 2; } else { re += ".*"; i += 1; }
-    } else if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${anchored ? "" : "(?:.*/)?"}${re}(?:/.*)?$`);
-}
+export { globToRegExp };
 
 export function isExcluded(rel: string, patterns: RegExp[]): boolean {
   return patterns.some((p) => p.test(rel));

@@ -11,6 +11,7 @@
  * Unlike Ray, the runtime hash leaves the files' contents out, so an edited file means a re-sync,
  * not a re-setup; a changed command or mount name means a re-setup.
  */
+import { globToRegExp } from "../common/glob.ts";
 import { createHash, type Hash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -45,23 +46,9 @@ export function launchHash(nodeConfig: Record<string, unknown>, auth: AuthConfig
   return createHash("sha1").update(stableStringify([nodeConfig, fullAuth])).digest("hex");
 }
 
-/** rsync_exclude patterns, loosely: `*`, `?`, `**`, a leading "/" anchors, a trailing "/" is dropped. */
+/** rsync_exclude patterns as the globs of common/glob.ts (a match also excludes what is below it). */
 function excludeMatcher(patterns: string[]): (rel: string) => boolean {
-  const res = patterns.map((pat) => {
-    let g = pat.trim().replace(/\/+$/, "");
-    const anchored = g.startsWith("/");
-    g = g.replace(/^\/+/, "");
-    let re = "";
-    for (let i = 0; i < g.length; i++) {
-      const c = g[i]!;
-      if (c === "*" && g[i + 1] === "*") {
-        if (g[i + 2] === "/") { re += "(?:.*/)?"; i += 2; } else { re += ".*"; i += 1; }
-      } else if (c === "*") re += "[^/]*";
-      else if (c === "?") re += "[^/]";
-      else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-    }
-    return new RegExp(anchored ? `^${re}$` : `(?:^|/)${re}$`);
-  }).filter((re) => re.source !== "(?:^|/)$" && re.source !== "^$");
+  const res = patterns.filter((p) => p.trim().replace(/^\/+|\/+$/g, "") !== "").map(globToRegExp);
   return (rel) => res.some((re) => re.test(rel));
 }
 
