@@ -35,11 +35,17 @@ export function engineCommand(engine: string): string {
   return engine.trim().split(/\s+/).map(shQuote).join(" ");
 }
 
-/** The host commands that start the container (Ray's `docker run --rm -d -it --net=host ... bash`). */
+/**
+ * The host commands that start the container (Ray's `docker run --rm -d -it --net=host ... bash`).
+ * Each run option is shell text, joined with spaces as Ray does, so `--ulimit nofile=65536:65536`
+ * or `-v /data:/data` may be one list item (quoting each item whole would hand the engine a
+ * single word `--ulimit nofile=...` that it rejects).
+ */
 export function containerRunCommand(spec: ContainerSpec, mounts: Record<string, string> = {}): string {
   const vol = Object.entries(mounts).flatMap(([inside, host]) => ["-v", `${host}:${inside}`]);
   return [engineCommand(spec.engine), ...["run", "--rm", "--name", spec.name, "-d", "-it", "--net=host",
-    "-e", "LC_ALL=C.UTF-8", "-e", "LANG=C.UTF-8", ...vol, ...spec.runOptions, spec.image, "bash"].map(shQuote)].join(" ");
+    "-e", "LC_ALL=C.UTF-8", "-e", "LANG=C.UTF-8", ...vol].map(shQuote), ...spec.runOptions.map((o) => o.trim()).filter(Boolean),
+  shQuote(spec.image), "bash"].join(" ");
 }
 
 /** Staging directory on the host for file mounts on their way into the container. */
@@ -93,7 +99,7 @@ export function dockerRunner(host: CommandRunner, spec: ContainerSpec, clusterNa
     },
     async rsyncUp(source: string, target: string, o: { exclude?: string[]; filter?: string[]; runOnHost?: boolean } = {}): Promise<void> {
       if (o.runOnHost) return host.rsyncUp(source, target, o);
-      const rel = target.replace(/^~\//, "home/").replace(/^\/+/, "");
+      const rel = target.replace(/^~\//, "home/").replace(/^\/+/, "").replace(/\/+$/, "");
       const stage = path.posix.join(staging, rel);
       await host.rsyncUp(source, stage + (target.endsWith("/") ? "/" : ""), o);
       const dst = target.endsWith("/") ? target.slice(0, -1) : target;

@@ -23,8 +23,11 @@ export async function makeKey(hosts: TestHosts, host: Host, file: string): Promi
   return (await hosts.exec(host, ["cat", `${file}.pub`])).stdout.trim();
 }
 
-/** Start sshd on `host` accepting `authorizedKeys` for root. */
-export async function startSshd(hosts: TestHosts, host: Host, authorizedKeys: string[]): Promise<void> {
+/**
+ * Start sshd on `host` accepting `authorizedKeys` for root. `prelude`: shell commands run first in
+ * sshd's mount namespace, which every login shares (e.g. mounting cgroups for podman).
+ */
+export async function startSshd(hosts: TestHosts, host: Host, authorizedKeys: string[], o: { prelude?: string } = {}): Promise<void> {
   fs.mkdirSync("/run/sshd", { recursive: true });
   await hosts.exec(host, ["sh", "-c", [
     "mkdir -p /tmp/ssh", "rm -f /tmp/ssh/host /tmp/ssh/host.pub", "ssh-keygen -q -t ed25519 -N '' -f /tmp/ssh/host",
@@ -33,7 +36,8 @@ export async function startSshd(hosts: TestHosts, host: Host, authorizedKeys: st
       "PermitRootLogin prohibit-password\\nPasswordAuthentication no\\nStrictModes no\\nUsePAM no\\nAllowTcpForwarding yes\\n" +
       "MaxSessions 50\\nMaxStartups 50\\nPidFile /tmp/ssh/sshd.pid\\n' > /tmp/ssh/sshd_config",
   ].join(" && ")]);
-  hosts.spawn(host, ["/usr/sbin/sshd", "-D", "-e", "-f", "/tmp/ssh/sshd_config"]);
+  const sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", "/tmp/ssh/sshd_config"];
+  hosts.spawn(host, o.prelude ? ["sh", "-c", `${o.prelude}\nexec ${sshd.join(" ")}`] : sshd);
 }
 
 /** Wait until `from` can log in to every `to` with `key`. */

@@ -18,7 +18,7 @@ import type { NodeProvider, ProviderContext, ProviderModule, ProviderNode, Runne
 import { TAG, NODE_KIND, type ProviderConfig, type Tags } from "../types.ts";
 import { StateFile } from "../state_file.ts";
 import { sshRunner, shQuote } from "../runners.ts";
-import { engineCommand } from "../docker.ts";
+import { containerSpec, dockerRunner, engineCommand } from "../docker.ts";
 
 interface Entry { tags: Tags; state: "running" | "terminated" }
 interface State { nodes: Record<string, Entry> }
@@ -49,7 +49,9 @@ export class LocalNodeProvider implements NodeProvider {
   /** On the launcher machine: the head's view of the workers, read over SSH (empty while the head is not up). */
   private async headEntries(): Promise<Record<string, Entry>> {
     if (this.ctx.onHead || !this.ctx.auth) return {};
-    const head = this.headRunner();
+    // With `docker:` the head's autoscaler, and so its state file, lives in the head's container.
+    const host = this.headRunner();
+    const head = this.ctx.docker ? dockerRunner(host, containerSpec(this.ctx.docker, NODE_KIND.head), this.ctx.clusterName) : host;
     const r = await head.run(`cat ${shQuote(localStatePath(this.ctx.clusterName, defaultTempDir()))} 2>/dev/null || true`,
       { captureOutput: true, timeoutMs: 30_000 }).catch(() => undefined);
     if (!r || r.code !== 0 || !r.stdout.trim()) return {};
