@@ -135,6 +135,27 @@ test("fake_multinode: workers launch for demand within max_workers, infeasible d
   assert.ok(withActor.some((n) => n.nodeId === actorNode && !n.isHead), `the actor runs on a new worker (${actorNode}): ${JSON.stringify(withActor)}`);
   assert.match((await hosts!.exec(h0, ["sh", "-c", "cat /tmp/stingray/session_latest/logs/monitor.log"])).stdout, /adding 1 node of type big_worker/);
 
+  // requestResources sizes the cluster ahead of any work; withdrawing it lets the nodes go idle.
+  const request = (cpus: number): Promise<unknown> => hosts!.exec(h0, ["node", path.join(ROOT, "test/fixtures/drivers/request_resources.ts")],
+    { env: { ...env(), CPUS: String(cpus) }, cwd: ROOT });
+  await request(3);
+  const cpuDeadline = Date.now() + 120_000;
+  for (;;) {
+    const { stdout } = await cli(["list", "nodes", "--format=json"], 60_000).catch(() => ({ stdout: "[]" }));
+    const cpus = (JSON.parse(stdout) as Array<{ state: string; resources_total: Record<string, number> }>)
+      .filter((n) => n.state === "ALIVE").reduce((t, n) => t + (n.resources_total.CPU ?? 0), 0);
+    if (cpus >= 3) break;
+    assert.ok(Date.now() < cpuDeadline, `requestResources({ numCpus: 3 }) did not grow the cluster to 3 CPUs (has ${cpus})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.match((await cli(["status"])).stdout, /\{CPU: 1\}: 3 from requestResources\(\)/);
+  await request(0);
+  const shrinkDeadline = Date.now() + 120_000;
+  while ((await aliveNodes()).length > 1) {
+    assert.ok(Date.now() < shrinkDeadline, "the requested nodes were not removed after the request was withdrawn");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
   const downOut = await cli(["down", cfgFile, "-y"]);
   assert.match(downOut.stdout, /is down/);
   for (let i = 0; i < 50 && hosts!.pids(h0).some(isStingray); i++) await new Promise((r) => setTimeout(r, 200));
