@@ -150,6 +150,15 @@ async function flow(): Promise<void> {
     return r !== undefined;
   }, 60_000);
   dash.kill("SIGTERM");
+  // exec --port-forward: a server the command starts on the head is reachable on the laptop.
+  const server = "node -e \"require('http').createServer((q, r) => r.end('pf-' + require('os').hostname().length)).listen(18267, '127.0.0.1'); setTimeout(() => process.exit(0), 20000)\"";
+  const pf = hosts!.spawn(laptop, ["stingray", "exec", cfgFile, server, "--port-forward=18267"], { env: env(), cwd: ROOT });
+  await until("the forwarded port", async () => {
+    const r = await hosts!.exec(laptop, ["node", "-e", "fetch('http://127.0.0.1:18267').then(r => r.text()).then(t => console.log(t))"],
+      { env: env(), timeoutMs: 10_000 }).catch(() => undefined);
+    return r !== undefined && /^pf-\d+/.test(r.stdout);
+  }, 60_000);
+  pf.kill("SIGTERM");
 
   // Same config again: nothing changes (no restart: the GCS process is the same).
   const pid = gcsPid(head);
