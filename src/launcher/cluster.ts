@@ -21,9 +21,9 @@ import { launchHash, runtimeHashes } from "./hashes.ts";
 import type { CommandRunner, NodeProvider, ProviderModule, ProviderNode, RunnerContext } from "./provider.ts";
 import { loadProviderModule } from "./providers/index.ts";
 import { TAG, NODE_KIND, NODE_STATUS, type ClusterConfig, type NodeKind, type Tags } from "./types.ts";
-import { containerSpec } from "./docker.ts";
-import { updateNode, type Upload } from "./updater.ts";
-import { shQuote, localRunner } from "./runners.ts";
+import { containerSpec, dockerRunner } from "./docker.ts";
+import { updateNode, uploadFiles, type Upload } from "./updater.ts";
+import { shQuote } from "./runners.ts";
 
 /** Extra tag: hash of the bootstrap config last written to the head. */
 export const TAG_BOOTSTRAP = "stingray-bootstrap-config";
@@ -96,7 +96,6 @@ export function hostRunner(c: Cluster, node: ProviderNode): CommandRunner {
 export async function nodeRunner(c: Cluster, node: ProviderNode): Promise<CommandRunner> {
   const host = hostRunner(c, node);
   if (!c.config.docker) return host;
-  const { dockerRunner } = await import("./docker.ts");
   const kind = node.tags[TAG.nodeKind] === NODE_KIND.head ? NODE_KIND.head : NODE_KIND.worker;
   return dockerRunner(host, containerSpec(c.config.docker, kind), c.config.cluster_name);
 }
@@ -223,7 +222,7 @@ export async function up(c: Cluster, o: UpOptions = {}): Promise<{ head: Provide
     if (!sameBoot) {
       log("Updating the autoscaler's config on the head (the running autoscaler picks it up; nothing restarts)");
       const r = await nodeRunner(c, head);
-      for (const u of boot.uploads) await uploadOne(r, u);
+      await uploadFiles(r, boot.uploads);
       await c.provider.setNodeTags(head.id, { [TAG_BOOTSTRAP]: boot.hash });
     } else {
       log(`Cluster "${cfg.cluster_name}" is up to date: no changes.`);
@@ -278,18 +277,6 @@ export async function followWorkers(c: Cluster, timeoutMs = 600_000, pollMs = 10
       return false;
     }
     await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-async function uploadOne(r: CommandRunner, u: Upload): Promise<void> {
-  const os = await import("node:os");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-upload-"));
-  try {
-    const f = path.join(dir, "f");
-    fs.writeFileSync(f, u.content, { mode: u.mode });
-    await r.rsyncUp(f, u.remote);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -355,7 +342,10 @@ export async function down(c: Cluster, o: DownOptions = {}): Promise<void> {
   if (!o.workersOnly) {
     if (c.config.provider.type === "local" && !c.onHead && heads[0]) {
       // Forget the workers the head's autoscaler had claimed: they are stopped now.
-      await hostRunner(c, heads[0]).run(`rm -f ${shQuote(`/tmp/stingray/cluster-${cfg.cluster_name}.state`)}`, { captureOutput: true }).catch(() => undefined);
+      // (inside the head's container with docker: that is where its autoscaler kept the file)
+      const { localStatePath } = await import("./providers/local.ts");
+      const head = await nodeRunner(c, heads[0]);
+      await head.run(`rm -f ${shQuote(localStatePath(cfg.cluster_name, "/tmp/stingray"))}`, { captureOutput: true }).catch(() => undefined);
     }
     if (heads.length) {
       c.log(`Terminating the head node ${heads.map((h) => h.id).join(", ")}`);
@@ -467,6 +457,3 @@ export async function dashboard(c: Cluster, localPort: number, remotePort: numbe
   c.log(`Forwarding the dashboard of ${nodeAddress(c, head)}: http://127.0.0.1:${localPort} (log in with the token: stingray exec ${c.config._source ?? "CONFIG"} 'stingray get-auth-token')`);
   return (await r.run("while true; do sleep 86400; done", { portForward: [[localPort, remotePort]] })).code;
 }
-
-/** A runner for the machine `stingray up` runs on (fake_multinode's head). */
-export { localRunner };

@@ -87,7 +87,7 @@ async function runAll(runner: CommandRunner, cmds: string[], env: Record<string,
 }
 
 /** Write `uploads` through a 0600 local temp file and rsync (so contents never travel in argv). */
-async function upload(runner: CommandRunner, files: Upload[]): Promise<void> {
+export async function uploadFiles(runner: CommandRunner, files: Upload[]): Promise<void> {
   if (!files.length) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stingray-upload-"));
   try {
@@ -145,7 +145,7 @@ export async function updateNode(o: NodeUpdateOptions): Promise<UpdateResult> {
     } else {
       step(4, "File mounts unchanged");
     }
-    await upload(runner, o.uploads ?? []);
+    await uploadFiles(runner, o.uploads ?? []);
     if (!sameRuntime && !o.restartOnly) {
       step(5, "Running setup commands");
       await setStatus(NODE_STATUS.settingUp);
