@@ -11,6 +11,14 @@ import type { TestHosts, Host } from "./hosts.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 
+/**
+ * The setup command that installs Stingray on a test node as `npm install stingray` would: the
+ * CLI and Node on PATH (through ~/.profile, read by the launcher's login shells) and the package
+ * resolvable from the home directory, for scripts that `import "stingray"`.
+ */
+export const INSTALL_STINGRAY = "mkdir -p ~/bin ~/node_modules && ln -sfn " + `${ROOT}/bin/stingray.js ~/bin/stingray && ln -sfn ${process.execPath} ~/bin/node && ` +
+  `ln -sfn ${ROOT} ~/node_modules/stingray && echo 'export PATH=$HOME/bin:$PATH' > ~/.profile`;
+
 export class LauncherRig {
   readonly shared = `/run/stingray-test-${randomBytes(4).toString("hex")}`;
   readonly cfgFile = path.join(this.shared, "cluster.yaml");

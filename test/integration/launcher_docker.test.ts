@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { INSTALL_STINGRAY } from "../helpers/launcher.ts";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.ts";
 import { BASE_IMAGE, IMAGE_MARKER, buildBaseImage, cgroupMountScript, loadImage, podman, podmanEngine, podmanUnsupported,
@@ -60,7 +61,7 @@ file_mounts:
 initialization_commands:
   - touch /tmp/initialized-on-host
 setup_commands:
-  - mkdir -p ~/bin ~/node_modules && ln -sfn ${ROOT}/bin/stingray.js ~/bin/stingray && ln -sfn ${process.execPath} ~/bin/node && ln -sfn ${ROOT} ~/node_modules/stingray && echo 'export PATH=$HOME/bin:$PATH' > ~/.profile
+  - ${INSTALL_STINGRAY}
 head_start_ray_commands:
   - stingray stop
   - STINGRAY_AUTOSCALER_UPDATE_INTERVAL_S=1 stingray start --head --port=6379 --num-cpus=1 --autoscaling-config=~/stingray_bootstrap_config.yaml

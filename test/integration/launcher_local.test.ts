@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.ts";
-import { LauncherRig, ROOT } from "../helpers/launcher.ts";
+import { LauncherRig, ROOT, INSTALL_STINGRAY } from "../helpers/launcher.ts";
 
 // Seed 001's private-cluster flow with the `local` provider, for real: four test hosts (a
 // "laptop" that runs the launcher, a head and two workers, each with its own IP, /tmp and home),
@@ -40,7 +40,7 @@ file_mounts:
   ~/app: /root/app-src
 setup_commands:
   # What a user's install does (npm install stingray): the CLI on PATH and the package in ~/node_modules.
-  - mkdir -p ~/bin ~/node_modules && ln -sfn ${ROOT}/bin/stingray.js ~/bin/stingray && ln -sfn ${process.execPath} ~/bin/node && ln -sfn ${ROOT} ~/node_modules/stingray && echo 'export PATH=$HOME/bin:$PATH' > ~/.profile
+  - ${INSTALL_STINGRAY}
 head_setup_commands:
   - echo ran >> ~/head_setup_count
 worker_setup_commands:

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { TestHosts, type Host } from "../helpers/hosts.ts";
 import { makeKey, sshUnsupported, startSshd, waitForSsh } from "../helpers/sshd.ts";
-import { LauncherRig, ROOT } from "../helpers/launcher.ts";
+import { LauncherRig, ROOT, INSTALL_STINGRAY } from "../helpers/launcher.ts";
 
 // The autoscaler recovers from a failed launch, for real: the one worker machine of a local
 // cluster does not answer SSH at first (no sshd yet), so its setup fails; the failure shows in
@@ -31,7 +31,7 @@ auth:
   ssh_user: root
   ssh_private_key: ~/.ssh/id_ed25519
 setup_commands:
-  - mkdir -p ~/bin && ln -sfn ${ROOT}/bin/stingray.js ~/bin/stingray && ln -sfn ${process.execPath} ~/bin/node && echo 'export PATH=$HOME/bin:$PATH' > ~/.profile
+  - ${INSTALL_STINGRAY}
 head_start_ray_commands:
   - stingray stop
   - STINGRAY_AUTOSCALER_UPDATE_INTERVAL_S=1 STINGRAY_LAUNCHER_SSH_WAIT_S=3 stingray start --head --port=6379 --num-cpus=1 --autoscaling-config=~/stingray_bootstrap_config.yaml
