@@ -12,6 +12,7 @@
  * `provider.aws_credentials` as in Ray. `provider.endpoint_url` (or `AWS_ENDPOINT_URL_EC2`)
  * points the client elsewhere: a VPC endpoint, LocalStack, the tests' stub.
  */
+import { optionalSdk, str } from "./sdk.ts";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,16 +30,8 @@ const MAX_KEY_PAIRS = 30;
 /** EC2 accepts at most 1000 ids per Stop/TerminateInstances call. */
 const MAX_IDS_PER_CALL = 1000;
 
-async function loadSdk(): Promise<Sdk> {
-  try {
-    return await import("@aws-sdk/client-ec2");
-  } catch (e) {
-    throw new ProviderError("provider.type aws needs the npm package @aws-sdk/client-ec2, which is not installed: run `npm install @aws-sdk/client-ec2`", { cause: e });
-  }
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
+function loadSdk(): Promise<Sdk> {
+  return optionalSdk("aws", "@aws-sdk/client-ec2", () => import("@aws-sdk/client-ec2"));
 }
 
 function errText(e: unknown): string {

@@ -22,6 +22,7 @@
  * (a private one, the tests' stub). Over plain http:// no token is sent at all (an emulator or
  * stub), so a real credential never travels unencrypted; https endpoints authenticate normally.
  */
+import { optionalSdk, str } from "./sdk.ts";
 import { randomBytes } from "node:crypto";
 import type * as Compute from "@google-cloud/compute";
 import { ConfigError, ProviderError } from "../../common/errors.ts";
@@ -44,16 +45,8 @@ const OPERATION_TIMEOUT_MS = 10 * 60_000;
 const NOT_FOUND = 5;
 const FAILED_PRECONDITION = 9;
 
-async function loadSdk(): Promise<Sdk> {
-  try {
-    return await import("@google-cloud/compute");
-  } catch (e) {
-    throw new ProviderError("provider.type gcp needs the npm package @google-cloud/compute, which is not installed: run `npm install @google-cloud/compute`", { cause: e });
-  }
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
+function loadSdk(): Promise<Sdk> {
+  return optionalSdk("gcp", "@google-cloud/compute", () => import("@google-cloud/compute"));
 }
 
 function gcpError(what: string, e: unknown): ProviderError {

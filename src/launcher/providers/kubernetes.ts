@@ -20,8 +20,8 @@
  * (KUBECONFIG, ~/.kube/config, or the pod's service account when running on the head), with
  * `provider.context` choosing a context.
  */
-import os from "node:os";
-import path from "node:path";
+import { optionalSdk, str } from "./sdk.ts";
+import { expandHome } from "../runners.ts";
 import type * as K8s from "@kubernetes/client-node";
 import { ConfigError, ProviderError } from "../../common/errors.ts";
 import type { CommandRunner, NodeProvider, ProviderContext, ProviderModule, ProviderNode, RunnerContext } from "../provider.ts";
@@ -38,20 +38,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Phases of pods that are gone for good (a field selector has no OR, so: not any of these). */
 const FIELD_SELECTOR = "status.phase!=Failed,status.phase!=Succeeded,status.phase!=Unknown";
 
-async function loadSdk(): Promise<Sdk> {
-  try {
-    return await import("@kubernetes/client-node");
-  } catch (e) {
-    throw new ProviderError("provider.type kubernetes needs the npm package @kubernetes/client-node, which is not installed: run `npm install @kubernetes/client-node`", { cause: e });
-  }
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function expandHome(p: string): string {
-  return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
+function loadSdk(): Promise<Sdk> {
+  return optionalSdk("kubernetes", "@kubernetes/client-node", () => import("@kubernetes/client-node"));
 }
 
 function statusOf(e: unknown): number | undefined {
