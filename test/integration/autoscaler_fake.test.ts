@@ -138,6 +138,12 @@ test("fake_multinode: workers launch for demand within max_workers, infeasible d
   // requestResources sizes the cluster ahead of any work; withdrawing it lets the nodes go idle.
   const request = (cpus: number): Promise<unknown> => hosts!.exec(h0, ["node", path.join(ROOT, "test/fixtures/drivers/request_resources.ts")],
     { env: { ...env(), CPUS: String(cpus) }, cwd: ROOT });
+  // Start from the head alone (the actor's big_worker goes once idle), so the growth below is the request's.
+  const aloneDeadline = Date.now() + 120_000;
+  while ((await aliveNodes()).length > 1) {
+    assert.ok(Date.now() < aloneDeadline, "the big_worker was not removed after the actor's driver exited");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   await request(3);
   const cpuDeadline = Date.now() + 120_000;
   for (;;) {
@@ -148,7 +154,12 @@ test("fake_multinode: workers launch for demand within max_workers, infeasible d
     assert.ok(Date.now() < cpuDeadline, `requestResources({ numCpus: 3 }) did not grow the cluster to 3 CPUs (has ${cpus})`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  assert.match((await cli(["status"])).stdout, /\{CPU: 1\}: 3 from requestResources\(\)/);
+  let status = "";
+  for (let i = 0; i < 30 && !/\{CPU: 1\}: 3 from requestResources\(\)/.test(status); i++) {
+    status = (await cli(["status"])).stdout;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.match(status, /\{CPU: 1\}: 3 from requestResources\(\)/, "stingray status lists the request");
   await request(0);
   const shrinkDeadline = Date.now() + 120_000;
   while ((await aliveNodes()).length > 1) {
