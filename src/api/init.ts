@@ -5,7 +5,7 @@
  * it, even if it crashes (their stdin is a pipe from the driver).
  */
 import os from "node:os";
-import { connect, type Connection } from "../protocol/connection.ts";
+import { connect, localSocketName, type Connection } from "../protocol/connection.ts";
 import { CoreWorker } from "../worker/core_worker.ts";
 import { ClientRuntime } from "../client/client.ts";
 import { maybeRuntime, setRuntime } from "../worker/runtime.ts";
@@ -139,7 +139,8 @@ export async function init(o: InitOptions = {}): Promise<InitInfo> {
   }
   nodeIp = local.ip;
   if (!sessionDir! || sessionDir === tempDir) sessionDir = local.sessionDir;
-  const raylet = await connect({ host: local.ip, port: local.port, token, role: "driver", id: workerId });
+  const raylet = await connect({ host: local.ip, port: local.port, token, role: "driver", id: workerId,
+    localName: localSocketName(token, local.nodeId, "raylet") });
   const namespace = o.namespace ?? "default";
   const { jobId } = await gcs.request("gcs.RegisterJob", {
     namespace, driverPid: process.pid, driverIp: nodeIp, entrypoint: process.argv.slice(1).join(" "),

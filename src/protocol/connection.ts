@@ -138,6 +138,8 @@ export class Connection extends EventEmitter {
   }
 
   private remoteAddr: string | undefined;
+  /** Name the peer (sockets without an IP address, such as local ones). */
+  setRemote(name: string): void { this.remoteAddr = name; }
   /** The peer's address (remembered: a closed socket no longer knows it). */
   get remote(): string {
     if (!this.remoteAddr && this.socket.remoteAddress) this.remoteAddr = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
@@ -352,6 +354,11 @@ export interface ServerOptions {
   host: string;
   port: number;
   tls?: TlsOptions;
+  /**
+   * Also accept connections from processes of this host on the abstract Unix socket of this
+   * name (see `localSocketName`), with the same handshake. Ignored where unavailable.
+   */
+  localName?: string;
   /** Called for every authenticated connection. */
   onConnection(conn: Connection): void;
   /** Called when a client fails to authenticate (for logging on the server). */
@@ -426,14 +433,47 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : opts.port;
   const sockets = new Set<net.Socket>();
-  server.on("connection", (s: net.Socket) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  const track = (s: net.Socket): void => { sockets.add(s); s.on("close", () => sockets.delete(s)); };
+  server.on("connection", track);
+  const local = opts.localName && localSocketsEnabled() ? await listenLocal(opts.localName, handle) : undefined;
+  local?.on("connection", track);
   return {
     server, port,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
+      local?.close();
       server.close(() => resolve());
     }),
   };
+}
+
+/**
+ * Same-host links: Linux abstract Unix sockets. They live in the network namespace (so "this
+ * host" means exactly what a TCP address on it means), need no file to clean up, and a message
+ * costs less kernel work than on TCP loopback. The handshake and the token check are the same as
+ * on TCP. The name of a process's socket is derived from the cluster token and the process's
+ * node and worker ids, so a local process without the token can neither connect nor take the
+ * name first and collect the tokens of clients (a name, once bound, cannot be bound again).
+ */
+export function localSocketName(token: string, nodeId: string, workerId: string): string {
+  return `stingray-${createHash("sha256").update(`${token}\n${nodeId}\n${workerId}`).digest("hex").slice(0, 40)}`;
+}
+
+function localSocketsEnabled(): boolean {
+  return process.platform === "linux" && config("local_sockets");
+}
+
+/** Listen on an abstract socket; a name already taken (or any failure) just means no local socket. */
+function listenLocal(name: string, handle: (s: net.Socket) => void): Promise<net.Server | undefined> {
+  const server = net.createServer(handle);
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(undefined));
+    server.listen({ path: `\0${name}` }, () => {
+      server.removeAllListeners("error");
+      server.on("error", () => {});
+      resolve(server);
+    });
+  });
 }
 
 export interface ConnectOptions {
@@ -446,10 +486,21 @@ export interface ConnectOptions {
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; servername?: string };
   /** Keep retrying refused connections for this long (daemons that are still starting). */
   retryMs?: number;
+  /** The peer's abstract socket name when it runs on this host (tried first, TCP otherwise). */
+  localName?: string;
 }
 
 /** Connect and authenticate. Rejects with AuthError / VersionMismatchError / ConnectionError. */
 export async function connect(opts: ConnectOptions): Promise<Connection> {
+  if (opts.localName && localSocketsEnabled()) {
+    try {
+      return await connectOnce(opts, opts.localName);
+    } catch (e) {
+      // Not listening locally (another host after all, an older peer, local sockets off there):
+      // TCP. A refused handshake is an answer, not a transport problem.
+      if (!(e instanceof ConnectionError)) throw e;
+    }
+  }
   const deadline = Date.now() + (opts.retryMs ?? 0);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -461,17 +512,18 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
 }
 
-function connectOnce(opts: ConnectOptions): Promise<Connection> {
+function connectOnce(opts: ConnectOptions, localName?: string): Promise<Connection> {
   return new Promise<Connection>((resolve, reject) => {
-    const t = opts.tls ?? tlsFromConfig();
+    const t = localName ? undefined : opts.tls ?? tlsFromConfig();
     // Cluster certificates are trusted through the cluster CA; nodes are addressed by IP, so the
     // certificate's host name is not checked (the CA is what vouches for the peer).
     const socket = t
       ? tls.connect({ host: opts.host, port: opts.port, ca: t.ca, cert: t.cert, key: t.key,
         servername: "servername" in t ? (t as { servername?: string }).servername : undefined,
         checkServerIdentity: () => undefined })
-      : net.connect({ host: opts.host, port: opts.port });
+      : localName ? net.connect({ path: `\0${localName}` }) : net.connect({ host: opts.host, port: opts.port });
     const conn = new Connection(socket, false);
+    if (localName) conn.setRemote(`${opts.host}:${opts.port} (local socket)`);
     let settled = false;
     const done = (e?: Error): void => {
       if (settled) return;

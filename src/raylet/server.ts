@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { listen, connect, serve, RpcStats, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
+import { listen, connect, localSocketName, serve, RpcStats, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
 import type { Address, NodeInfo, Req, Res } from "../protocol/messages.ts";
 import { LocalScheduler, type ClusterNodeView } from "./scheduler.ts";
 import { WorkerPool, type SpawnedProcess, type WorkerHandle, type WorkerSpawner } from "./worker_pool.ts";
@@ -111,6 +111,7 @@ export class Raylet {
   async start(): Promise<void> {
     this.rpc = await listen({
       host: this.opts.host, port: this.opts.port, token: this.opts.token,
+      localName: localSocketName(this.opts.token, this.opts.nodeId, "raylet"),
       onConnection: (c) => this.accept(c),
       onAuthFailure: (remote, reason) => log.warn(`rejected connection from ${remote}: ${reason}`),
     });

@@ -7,7 +7,7 @@
  * objects it owns, and, in worker processes, executes pushed tasks.
  */
 import { AUTOSCALER_NS } from "../common/kv_namespaces.ts";
-import { connect, listen, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
+import { connect, listen, localSocketName, serve, type Connection, type Handlers, type RpcServer } from "../protocol/connection.ts";
 import type { ActorInfo, Address, ArgSpec, FunctionDescriptorWire, NodeInfo, Req, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { MemoryStore } from "./memory_store.ts";
 import type { ActorOptions, Runtime, RuntimeInfo, TaskOptions } from "./runtime.ts";
@@ -177,7 +177,8 @@ export class CoreWorker implements Runtime {
     let last: unknown;
     for (const port of candidates) {
       try {
-        return await listen({ host, port, token: this.opts.token, onConnection: (c) => this.accept(c) });
+        return await listen({ host, port, token: this.opts.token, onConnection: (c) => this.accept(c),
+          localName: localSocketName(this.opts.token, this.opts.nodeId, this.opts.workerId) });
       } catch (e) {
         last = e;
         if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
@@ -260,7 +261,8 @@ export class CoreWorker implements Runtime {
     let p = this.peers.get(key);
     if (!p) {
       p = connect({ host: addr.host, port: addr.port, token: this.opts.token, role: this.opts.mode,
-        id: this.opts.workerId });
+        id: this.opts.workerId,
+        localName: addr.nodeId === this.opts.nodeId ? localSocketName(this.opts.token, addr.nodeId, addr.workerId) : undefined });
       this.peers.set(key, p);
       p.then((c) => {
         this.accept(c);

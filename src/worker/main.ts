@@ -4,7 +4,7 @@
  * environment (the token too: never in argv, where `ps` would show it). It connects to the raylet
  * and the GCS, serves pushed tasks, and exits when its raylet goes away.
  */
-import { connect } from "../protocol/connection.ts";
+import { connect, localSocketName } from "../protocol/connection.ts";
 import { CoreWorker } from "./core_worker.ts";
 import { setRuntime } from "./runtime.ts";
 import { config } from "../common/config.ts";
@@ -30,7 +30,8 @@ delete process.env.STINGRAY_AUTH_TOKEN; // user code has no business reading it
 
 const retryMs = config("connect_timeout_ms");
 const [raylet, gcs] = await Promise.all([
-  connect({ host: env("STINGRAY_RAYLET_HOST"), port: Number(env("STINGRAY_RAYLET_PORT")), token, role: "worker", id: workerId, retryMs }),
+  connect({ host: env("STINGRAY_RAYLET_HOST"), port: Number(env("STINGRAY_RAYLET_PORT")), token, role: "worker", id: workerId, retryMs,
+    localName: localSocketName(token, env("STINGRAY_NODE_ID"), "raylet") }),
   connect({ host: gcsHost, port: Number(gcsPort), token, role: "worker", id: workerId, retryMs }),
 ]);
 const cw = new CoreWorker({

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Packr } from "msgpackr";
 import { FrameDecoder, frameHeader } from "../../src/protocol/frame.ts";
-import { connect, listen, type Connection } from "../../src/protocol/connection.ts";
+import { connect, listen, localSocketName, type Connection } from "../../src/protocol/connection.ts";
 import { AuthError, ProtocolError, VersionMismatchError } from "../../src/common/errors.ts";
 import { obj, str, int, arr, opt, validate } from "../../src/protocol/schema.ts";
 
@@ -34,11 +34,11 @@ test("schema validation names the offending path", () => {
   assert.throws(() => validate(S, { a: 3, b: [] }, "m"), /m\.a: expected string/);
 });
 
-async function server(token = "secret") {
+async function server(token = "secret", localName?: string) {
   const conns: Connection[] = [];
   const failures: string[] = [];
   const s = await listen({
-    host: "127.0.0.1", port: 0, token,
+    host: "127.0.0.1", port: 0, token, localName,
     onConnection: (c) => {
       conns.push(c);
       c.onRequest = (method, payload) => {
@@ -88,6 +88,35 @@ test("wrong and missing tokens are rejected with a message that says which", asy
   await assert.rejects(connect({ host: "127.0.0.1", port: s.port, token: "", role: "test", id: "x" }),
     (e: unknown) => e instanceof AuthError && /missing auth token/.test(e.message));
   assert.equal(failures.length, 2);
+});
+
+test("same-host links use the server's abstract Unix socket, with the same token check, else TCP", { skip: process.platform !== "linux" }, async (t) => {
+  const name = localSocketName("secret", "node-a", `w-${process.pid}`);
+  assert.notEqual(name, localSocketName("other token", "node-a", `w-${process.pid}`), "the name depends on the token");
+  const { s, conns, failures } = await server("secret", name);
+  t.after(() => s.close());
+  const local = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "l", localName: name });
+  t.after(() => local.close());
+  assert.deepEqual(await local.request("gcs.Ping", {}), { time: 42 });
+  // The server saw a Unix-socket peer (no IP address), not a TCP one.
+  assert.equal(conns.at(-1)!.socket.remoteAddress, undefined);
+  assert.match(local.remote, /local socket/);
+  // The local socket checks the token like the TCP port.
+  await assert.rejects(connect({ host: "127.0.0.1", port: s.port, token: "wrong", role: "test", id: "x", localName: name }),
+    (e: unknown) => e instanceof AuthError && /wrong auth token/.test(e.message));
+  assert.equal(failures.length, 1);
+  // A name nobody listens on (a peer on another host, or one with local sockets off): TCP.
+  const tcp = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "t",
+    localName: localSocketName("secret", "node-b", "nobody") });
+  t.after(() => tcp.close());
+  assert.deepEqual(await tcp.request("gcs.Ping", {}), { time: 42 });
+  assert.equal(conns.at(-1)!.socket.remoteAddress, "127.0.0.1");
+  // A second server cannot take a bound name; it still serves TCP.
+  const { s: s2 } = await server("secret", name);
+  t.after(() => s2.close());
+  const c2 = await connect({ host: "127.0.0.1", port: s2.port, token: "secret", role: "test", id: "t2" });
+  t.after(() => c2.close());
+  assert.deepEqual(await c2.request("gcs.Ping", {}), { time: 42 });
 });
 
 async function rawExchange(port: number, bytes: Buffer): Promise<{ data: Buffer; closed: boolean }> {
