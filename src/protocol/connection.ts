@@ -243,8 +243,8 @@ export class Connection extends EventEmitter {
       this.pending.delete(id);
       if (kind === K_OK) {
         const spec = METHODS[p.method as MethodName];
-        const err = spec.res.check(payload, `${p.method} reply`);
-        if (err) p.done(new ProtocolError(`malformed ${err}`));
+        const err = spec.res.test(payload);
+        if (err !== null) p.done(new ProtocolError(`malformed ${p.method} reply${err}`));
         else p.done(undefined, payload);
       } else {
         p.done(fromWire(asWireError(payload)));
@@ -259,8 +259,9 @@ export class Connection extends EventEmitter {
       if (kind === K_REQ) this.replyError(id, new ProtocolError(`unknown method ${JSON.stringify(method)}; is the peer a newer version?`));
       return;
     }
-    const err = METHODS[method].req.check(payload, method);
-    if (err) {
+    const rel = METHODS[method].req.test(payload);
+    if (rel !== null) {
+      const err = method + rel;
       if (kind === K_REQ) this.replyError(id, new ProtocolError(`malformed ${err}`));
       else this.emit("protocolWarning", new ProtocolError(`malformed ${err}`));
       return;

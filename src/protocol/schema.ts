@@ -10,70 +10,68 @@ export interface Schema<T> {
   readonly kind: string;
   /** Returns an error path + reason, or null when `v` conforms. */
   check(v: unknown, path: string): string | null;
+  /**
+   * The same check with the path relative to `v` (".a[2].b: expected string", ": expected
+   * object"). Paths are built only on failure, so checking a valid message allocates nothing.
+   */
+  test(v: unknown): string | null;
   readonly _t?: T;
 }
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 const MAX_STRING = 64 * 1024 * 1024;
 
-export const str: Schema<string> = {
-  kind: "string",
-  check: (v, p) => (typeof v === "string" && v.length <= MAX_STRING ? null : `${p}: expected string`),
-};
-export const num: Schema<number> = {
-  kind: "number",
-  check: (v, p) => (typeof v === "number" && !Number.isNaN(v) ? null : `${p}: expected number`),
-};
-export const int: Schema<number> = {
-  kind: "int",
-  check: (v, p) => (typeof v === "number" && Number.isSafeInteger(v) ? null : `${p}: expected integer`),
-};
-export const bool: Schema<boolean> = {
-  kind: "boolean",
-  check: (v, p) => (typeof v === "boolean" ? null : `${p}: expected boolean`),
-};
-export const bin: Schema<Uint8Array> = {
-  kind: "binary",
-  check: (v, p) => (v instanceof Uint8Array ? null : `${p}: expected binary`),
-};
-export const unknownValue: Schema<unknown> = { kind: "unknown", check: () => null };
+function schema<T>(kind: string, test: (v: unknown) => string | null): Schema<T> {
+  return {
+    kind, test,
+    check(v, path) {
+      const e = test(v);
+      return e === null ? null : path + e;
+    },
+  };
+}
+
+export const str: Schema<string> = schema("string", (v) => (typeof v === "string" && v.length <= MAX_STRING ? null : ": expected string"));
+export const num: Schema<number> = schema("number", (v) => (typeof v === "number" && !Number.isNaN(v) ? null : ": expected number"));
+export const int: Schema<number> = schema("int", (v) => (typeof v === "number" && Number.isSafeInteger(v) ? null : ": expected integer"));
+export const bool: Schema<boolean> = schema("boolean", (v) => (typeof v === "boolean" ? null : ": expected boolean"));
+export const bin: Schema<Uint8Array> = schema("binary", (v) => (v instanceof Uint8Array ? null : ": expected binary"));
+export const unknownValue: Schema<unknown> = schema("unknown", () => null);
 
 export function lit<const T extends string>(value: T): Schema<T> {
-  return { kind: "literal", check: (v, p) => (v === value ? null : `${p}: expected "${value}"`) };
+  return schema("literal", (v) => (v === value ? null : `: expected "${value}"`));
 }
 export function oneOf<const T extends readonly string[]>(values: T): Schema<T[number]> {
   const set = new Set<unknown>(values);
-  return { kind: "enum", check: (v, p) => (set.has(v) ? null : `${p}: expected one of ${values.join("|")}`) };
+  return schema("enum", (v) => (set.has(v) ? null : `: expected one of ${values.join("|")}`));
 }
 export function opt<T>(s: Schema<T>): Schema<T | undefined> {
-  return { kind: "optional", check: (v, p) => (v === undefined || v === null ? null : s.check(v, p)) };
+  const inner = s.test;
+  return schema("optional", (v) => (v === undefined || v === null ? null : inner(v)));
 }
 export function arr<T>(s: Schema<T>, max = 10_000_000): Schema<T[]> {
-  return {
-    kind: "array",
-    check(v, p) {
-      if (!Array.isArray(v)) return `${p}: expected array`;
-      if (v.length > max) return `${p}: array longer than ${max}`;
-      for (let i = 0; i < v.length; i++) {
-        const e = s.check(v[i], `${p}[${i}]`);
-        if (e) return e;
-      }
-      return null;
-    },
-  };
+  const inner = s.test;
+  return schema("array", (v) => {
+    if (!Array.isArray(v)) return ": expected array";
+    if (v.length > max) return `: array longer than ${max}`;
+    for (let i = 0; i < v.length; i++) {
+      const e = inner(v[i]);
+      if (e !== null) return `[${i}]${e}`;
+    }
+    return null;
+  });
 }
 export function record<T>(s: Schema<T>): Schema<Record<string, T>> {
-  return {
-    kind: "record",
-    check(v, p) {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) return `${p}: expected object`;
-      for (const [k, x] of Object.entries(v)) {
-        const e = s.check(x, `${p}.${k}`);
-        if (e) return e;
-      }
-      return null;
-    },
-  };
+  const inner = s.test;
+  return schema("record", (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return ": expected object";
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const e = inner((v as Record<string, unknown>)[k]);
+      if (e !== null) return `.${k}${e}`;
+    }
+    return null;
+  });
 }
 
 type Shape = Record<string, Schema<unknown>>;
@@ -82,19 +80,20 @@ type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
 export type ObjOf<S extends Shape> = { [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> };
 
 export function obj<S extends Shape>(shape: S): Schema<ObjOf<S>> & { shape: S } {
-  const entries = Object.entries(shape);
+  const keys = Object.keys(shape);
+  const tests = keys.map((k) => shape[k]!.test);
+  const n = keys.length;
   return {
-    kind: "object",
-    shape,
-    check(v, p) {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) return `${p}: expected object`;
+    ...schema<ObjOf<S>>("object", (v) => {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) return ": expected object";
       const o = v as Record<string, unknown>;
-      for (const [k, s] of entries) {
-        const e = s.check(o[k], `${p}.${k}`);
-        if (e) return e;
+      for (let i = 0; i < n; i++) {
+        const e = tests[i]!(o[keys[i]!]);
+        if (e !== null) return `.${keys[i]}${e}`;
       }
       return null;
-    },
+    }),
+    shape,
   };
 }
 
