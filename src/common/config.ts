@@ -16,7 +16,7 @@ export const TUNABLES = {
   max_frame_bytes: num(512 * 1024 * 1024, "Largest protocol frame accepted after authentication."),
   max_unauthenticated_frame_bytes: num(64 * 1024, "Largest frame accepted before the handshake completes."),
   rpc_flush_bytes: num(16 * 1024, "Queued outgoing bytes on a connection that are written at once instead of at the end of the event-loop turn (bursts go out in slices the peer can start on)."),
-  local_sockets: bool(true, "Processes of one node also talk over abstract Unix sockets (Linux; the same token handshake), which cost less per message than TCP loopback."),
+  local_sockets: bool(true, "Processes of one node also talk over abstract Unix sockets (Linux; the same token handshake), which cost less per message than TCP loopback. Not used when TLS is configured."),
   handshake_timeout_ms: num(10_000, "Time a new connection has to authenticate before it is closed."),
   connect_timeout_ms: num(10_000, "Time to keep retrying a connection to a daemon that is starting."),
   max_direct_call_object_size: num(100 * 1024, "Task results and puts up to this size travel inline; larger go to the node's object store."),

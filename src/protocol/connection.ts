@@ -436,7 +436,7 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket): void => { sockets.add(s); s.on("close", () => sockets.delete(s)); };
   server.on("connection", track);
-  const local = opts.localName && localSocketsEnabled() ? await listenLocal(opts.localName, handle) : undefined;
+  const local = opts.localName && !t && localSocketsEnabled() ? await listenLocal(opts.localName, handle) : undefined;
   local?.on("connection", track);
   return {
     server, port,
@@ -452,7 +452,8 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
  * Same-host links: Linux abstract Unix sockets. They live in the network namespace (so "this
  * host" means exactly what a TCP address on it means), need no file to clean up, and a message
  * costs less kernel work than on TCP loopback. The handshake and the token check are the same as
- * on TCP. The name of a process's socket is derived from the cluster token and the process's
+ * on TCP. A cluster configured for TLS does not use them: every link then speaks TLS, with the
+ * client certificates it may require. The name of a process's socket is derived from the cluster token and the process's
  * node and worker ids, so a local process without the token can neither connect nor take the
  * name first and collect the tokens of clients (a name, once bound, cannot be bound again).
  */
@@ -493,7 +494,7 @@ export interface ConnectOptions {
 
 /** Connect and authenticate. Rejects with AuthError / VersionMismatchError / ConnectionError. */
 export async function connect(opts: ConnectOptions): Promise<Connection> {
-  if (opts.localName && localSocketsEnabled()) {
+  if (opts.localName && !(opts.tls ?? tlsFromConfig()) && localSocketsEnabled()) {
     try {
       return await connectOnce(opts, opts.localName);
     } catch (e) {

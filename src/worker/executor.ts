@@ -68,6 +68,11 @@ export class Executor {
   private actor: { instance: Record<string, unknown>; className: string; maxConcurrency: number; actorId: string } | undefined;
   private calls = 0;
   private maxCalls = 0;
+  /**
+   * Whether CUDA_VISIBLE_DEVICES may be set (inherited, or set for a GPU task): a task without
+   * GPUs clears it. Tracked here because reading process.env is a call into the runtime.
+   */
+  private gpuEnvSet = process.env.CUDA_VISIBLE_DEVICES !== undefined;
   /** The actor this worker hosts, if any (for the runtime context). */
   actorId: string | undefined;
 
@@ -155,8 +160,13 @@ export class Executor {
   private run(q: Queued): Reply | Promise<Reply> {
     const spec = q.spec;
     // GPUs of the lease this task runs under; an actor keeps its creation task's GPUs.
-    if (spec.gpuIds) process.env.CUDA_VISIBLE_DEVICES = spec.gpuIds.join(",");
-    else if (spec.kind === "normal" && process.env.CUDA_VISIBLE_DEVICES !== undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+    if (spec.gpuIds) {
+      process.env.CUDA_VISIBLE_DEVICES = spec.gpuIds.join(",");
+      this.gpuEnvSet = true;
+    } else if (spec.kind === "normal" && this.gpuEnvSet) {
+      delete process.env.CUDA_VISIBLE_DEVICES;
+      this.gpuEnvSet = false;
+    }
     if (spec.maxCalls) this.maxCalls = spec.maxCalls;
     if (spec.kind === "normal") this.calls++;
     const start = (q.start = Date.now());

@@ -89,7 +89,7 @@ export class NormalTaskSubmitter {
   private classOf(s: TaskSpec): SchedClass {
     const last = this.lastClass;
     if (last && last.resources === s.resources && last.strategy === s.strategy && last.envVars === s.envVars &&
-        last.maxCalls === s.maxCalls && this.classes.get(last.cls.key) === last.cls) return last.cls;
+        last.maxCalls === s.maxCalls) return last.cls; // classes are never removed
     const eh = envHash(s.envVars);
     const key = `${resourceKey(s.resources)}|${JSON.stringify(s.strategy ?? null)}|${eh}|${s.maxCalls ?? 0}`;
     let cls = this.classes.get(key);
@@ -199,7 +199,8 @@ export class NormalTaskSubmitter {
   }
 
   private push(cls: SchedClass, lease: LeaseState, entry: TaskEntry): void {
-    if (lease.idleTimer) { clearTimeout(lease.idleTimer); lease.idleTimer = undefined; }
+    // An armed idle timer stays: when it fires it finds the lease busy (see idleCheck), which is
+    // cheaper than clearing and re-arming a timer around every task of a sync loop.
     if (lease.inflight.size === 0) lease.lastEvent = performance.now();
     lease.inflight.add(entry);
     lease.calls++;
@@ -264,14 +265,22 @@ export class NormalTaskSubmitter {
     if (returnIt) lease.raylet.request("raylet.ReturnWorker", { leaseId: lease.leaseId }).catch(() => {});
   }
 
+  /**
+   * Return the lease once it has been idle for `worker_lease_idle_ms` (0: idle when the timer
+   * fires, i.e. once this process is through with its current work). One timer per lease at a
+   * time; a lease that got busy again meanwhile is re-armed by the reply that idles it.
+   */
   private scheduleIdleReturn(cls: SchedClass, lease: LeaseState): void {
     if (lease.idleTimer || lease.dead) return;
-    const ret = (): void => {
-      lease.idleTimer = undefined;
-      if (lease.inflight.size === 0 && cls.queue.length === 0) this.dropLease(cls, lease, true);
-    };
-    if (this.idleMs <= 0) { lease.idleTimer = setTimeout(ret, 0); return; }
-    lease.idleTimer = setTimeout(ret, this.idleMs);
+    lease.idleTimer = setTimeout(() => this.idleCheck(cls, lease), Math.max(this.idleMs, 0));
+  }
+
+  private idleCheck(cls: SchedClass, lease: LeaseState): void {
+    lease.idleTimer = undefined;
+    if (lease.dead || lease.inflight.size > 0 || cls.queue.length > 0) return;
+    const idleFor = performance.now() - lease.lastEvent;
+    if (idleFor >= this.idleMs) this.dropLease(cls, lease, true);
+    else lease.idleTimer = setTimeout(() => this.idleCheck(cls, lease), this.idleMs - idleFor);
   }
 
   private failEntry(entry: TaskEntry, e: StingrayError): void {
