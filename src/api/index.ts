@@ -34,14 +34,19 @@ export { requestResources, type ResourceRequest } from "./autoscaler.ts";
 export function get<T>(ref: ObjectRef<T>, options?: { timeout?: number }): Promise<T>;
 export function get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: { timeout?: number }):
   Promise<{ -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never }>;
-export async function get(refs: ObjectRef | readonly ObjectRef[], options: { timeout?: number } = {}): Promise<unknown> {
-  const timeoutMs = options.timeout === undefined ? undefined : options.timeout * 1000;
-  if (refs instanceof ObjectRef) return (await runtime().get([refs], timeoutMs))[0];
-  if (!Array.isArray(refs)) throw new ValueError("get() takes an ObjectRef or an array of ObjectRefs");
-  for (const r of refs) {
-    if (!(r instanceof ObjectRef)) throw new ValueError(`get() takes ObjectRefs, got ${typeof r} in the array`);
+export function get(refs: ObjectRef | readonly ObjectRef[], options?: { timeout?: number }): Promise<unknown> {
+  // Not an async function: one promise per get instead of two (errors still arrive as rejections).
+  try {
+    const timeoutMs = options?.timeout === undefined ? undefined : options.timeout * 1000;
+    if (refs instanceof ObjectRef) return runtime().getOne(refs, timeoutMs);
+    if (!Array.isArray(refs)) throw new ValueError("get() takes an ObjectRef or an array of ObjectRefs");
+    for (const r of refs) {
+      if (!(r instanceof ObjectRef)) throw new ValueError(`get() takes ObjectRefs, got ${typeof r} in the array`);
+    }
+    return runtime().get(refs as ObjectRef[], timeoutMs);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  return runtime().get(refs as ObjectRef[], timeoutMs);
 }
 
 /** Store a value in the cluster; returns its ref. Large binary data is stored once per node, in shared memory. */

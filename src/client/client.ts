@@ -138,6 +138,10 @@ export class ClientRuntime implements Runtime {
     return id ? this.ref(id) : undefined;
   }
 
+  async getOne(ref: ObjectRef, timeoutMs: number | undefined): Promise<unknown> {
+    return (await this.get([ref], timeoutMs))[0];
+  }
+
   async get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]> {
     await this.chain;
     for (const r of refs) {

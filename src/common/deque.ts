@@ -37,6 +37,15 @@ export class Deque<T> {
     return true;
   }
 
+  /** The first item that satisfies `pred` (linear; for cancellation). */
+  find(pred: (x: T) => boolean): T | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const x = this.items[i] as T;
+      if (pred(x)) return x;
+    }
+    return undefined;
+  }
+
   /** Take every item out, in order. */
   drain(): T[] {
     const out = this.items.slice(this.head) as T[];

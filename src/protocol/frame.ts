@@ -18,19 +18,38 @@ export class FrameDecoder {
 
   /** Feed bytes; returns the complete frames they finish. Throws ProtocolError on a bad length. */
   push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let off = 0;
+    if (this.buffered === 0 && this.need < 0) {
+      // Nothing held over (the usual case): frames are views into the chunk, nothing is queued.
+      while (chunk.length - off >= HEADER_BYTES) {
+        const len = chunk.readUInt32LE(off);
+        if (len > this.maxFrameBytes) throw this.tooLarge(len);
+        if (chunk.length - off - HEADER_BYTES < len) break;
+        out.push(chunk.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len));
+        off += HEADER_BYTES + len;
+      }
+      if (off === chunk.length) return out;
+    }
+    return this.pushSlow(off ? chunk.subarray(off) : chunk, out);
+  }
+
+  private tooLarge(len: number): ProtocolError {
+    return new ProtocolError(
+      `frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes} bytes ` +
+      `(raise STINGRAY_MAX_FRAME_BYTES if this is legitimate)`);
+  }
+
+  /** Frames across chunks: hold bytes until a frame is complete. */
+  private pushSlow(chunk: Buffer, out: Buffer[]): Buffer[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Buffer[] = [];
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < HEADER_BYTES) break;
         const head = this.take(HEADER_BYTES);
         const len = head.readUInt32LE(0);
-        if (len > this.maxFrameBytes) {
-          throw new ProtocolError(
-            `frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes} bytes ` +
-            `(raise STINGRAY_MAX_FRAME_BYTES if this is legitimate)`);
-        }
+        if (len > this.maxFrameBytes) throw this.tooLarge(len);
         this.need = len;
       }
       if (this.buffered < this.need) break;

@@ -352,6 +352,20 @@ export class CoreWorker implements Runtime {
     return undefined;
   }
 
+  getOne(ref: ObjectRef, timeoutMs: number | undefined): Promise<unknown> {
+    if (timeoutMs !== undefined && timeoutMs >= 0) return this.get([ref], timeoutMs).then((v) => v[0]);
+    if (ref.owner.workerId === this.opts.workerId) {
+      // An object this process owns: straight from the memory store, one promise, no arrays.
+      return new Promise((resolve, reject) => this.memory.onReady(ref.id, (r) => {
+        if (r.err) reject(fromWire(r.err));
+        else if (r.v) {
+          try { resolve(decodeInline(r.v)); } catch (e) { reject(e); }
+        } else resolve(this.materialize(r, ref.owner));
+      }));
+    }
+    return this.get([ref], timeoutMs).then((v) => v[0]);
+  }
+
   async get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]> {
     const all = Promise.all(refs.map((r) => this.resolve(r)));
     let rets: ReturnValue[];

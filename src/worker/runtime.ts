@@ -56,6 +56,8 @@ export interface Runtime {
   trackActor(actorId: string, maxTaskRetries: number): void;
   nextStreamItem(taskId: string, index: number): Promise<ObjectRef | undefined>;
   get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]>;
+  /** `get` of one ref (the common `await get(f.remote())`, without the arrays). */
+  getOne(ref: ObjectRef, timeoutMs: number | undefined): Promise<unknown>;
   put<T>(value: T): Promise<ObjectRef<T>>;
   wait(refs: ObjectRef[], numReturns: number, timeoutMs: number | undefined): Promise<[ObjectRef[], ObjectRef[]]>;
   cancel(ref: ObjectRef, force: boolean): void;

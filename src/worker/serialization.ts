@@ -143,6 +143,16 @@ class HiddenMapCtor {}
 
 function pack(v: unknown): Buffer {
   register();
+  // A primitive holds no Map: skip redefining Map.prototype.constructor (a prototype change
+  // that costs more than packing a number, and resets the inline caches of code using Maps).
+  if (typeof v !== "object" || v === null) {
+    try {
+      return packr.pack(v);
+    } catch (e) {
+      if (e instanceof SerializationError) throw e;
+      throw new SerializationError(`cannot serialize value: ${(e as Error).message}`);
+    }
+  }
   Object.defineProperty(Map.prototype, "constructor", { ...mapCtorDesc, value: HiddenMapCtor });
   try {
     return packr.pack(v);

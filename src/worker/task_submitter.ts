@@ -75,7 +75,6 @@ export function envHash(envVars: Record<string, string> | undefined): string {
 
 export class NormalTaskSubmitter {
   private classes = new Map<string, SchedClass>();
-  private byTask = new Map<string, TaskEntry>();
   private ctx: SubmitContext;
   private maxInflight = config("max_tasks_in_flight_per_worker");
   private maxPendingLeases = config("max_pending_lease_requests_per_class");
@@ -105,7 +104,6 @@ export class NormalTaskSubmitter {
   submit(entry: TaskEntry): void {
     const s = entry.spec;
     const cls = this.classOf(s);
-    this.byTask.set(s.taskId, entry);
     cls.queue.push(entry);
     this.pump(cls);
   }
@@ -218,6 +216,11 @@ export class NormalTaskSubmitter {
         // The worker exits after maxCalls tasks; the raylet frees the lease when it does.
         this.dropLease(cls, lease, false);
       }
+      // Nothing queued (a sync loop, the tail of a batch): only an idle lease needs attention.
+      if (cls.queue.length === 0) {
+        if (lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
+        return;
+      }
       this.pump(cls);
     });
   }
@@ -231,7 +234,6 @@ export class NormalTaskSubmitter {
       cls.queue.unshift(entry);
       return;
     }
-    this.byTask.delete(s.taskId);
     this.ctx.complete(s, returns);
   }
 
@@ -284,7 +286,6 @@ export class NormalTaskSubmitter {
   }
 
   private failEntry(entry: TaskEntry, e: StingrayError): void {
-    this.byTask.delete(entry.spec.taskId);
     this.ctx.complete(entry.spec, returnIdsOf(entry.spec).map((id) => ({ id, err: toWire(e) })));
   }
 
@@ -294,15 +295,23 @@ export class NormalTaskSubmitter {
 
   /** Cancel a task: dequeue it, or mark it and interrupt it where it runs. */
   cancel(taskId: string, force: boolean): { found: boolean; running?: Address } {
-    const entry = this.byTask.get(taskId);
-    if (!entry) return { found: false };
-    entry.cancelled = true;
+    // A scan rather than an index by task id: cancelling is rare, and an index would cost every
+    // task a map insertion and deletion.
     for (const cls of this.classes.values()) {
-      if (cls.queue.remove(entry)) {
-        this.failEntry(entry, new TaskCancelledError(`task ${entry.spec.name} was cancelled before it ran`));
+      const queued = cls.queue.find((e) => e.spec.taskId === taskId);
+      if (queued) {
+        queued.cancelled = true;
+        cls.queue.remove(queued);
+        this.failEntry(queued, new TaskCancelledError(`task ${queued.spec.name} was cancelled before it ran`));
         return { found: true };
       }
     }
+    let entry: TaskEntry | undefined;
+    for (const cls of this.classes.values()) {
+      for (const l of cls.leases) for (const e of l.inflight) if (e.spec.taskId === taskId) entry = e;
+    }
+    if (!entry) return { found: false };
+    entry.cancelled = true;
     const lease = entry.lease;
     if (!lease?.conn) return { found: true };
     lease.conn.request("worker.CancelTask", { taskId, force }).catch(() => {});
@@ -311,7 +320,14 @@ export class NormalTaskSubmitter {
   }
 
   /** Tasks still queued or running (for shutdown diagnostics and tests). */
-  get outstanding(): number { return this.byTask.size; }
+  get outstanding(): number {
+    let n = 0;
+    for (const cls of this.classes.values()) {
+      n += cls.queue.length;
+      for (const l of cls.leases) n += l.inflight.size;
+    }
+    return n;
+  }
 
   shutdown(): void {
     for (const cls of this.classes.values()) {

@@ -24,3 +24,15 @@ test("a deque keeps FIFO order across compactions, unshift and remove", () => {
   assert.equal(d.length, 0);
   assert.equal(d.shift(), undefined);
 });
+
+test("find skips items already shifted and returns the first match", () => {
+  const d = new Deque<{ id: number }>();
+  const items = Array.from({ length: 10 }, (_, i) => ({ id: i % 5 }));
+  for (const x of items) d.push(x);
+  for (let i = 0; i < 3; i++) d.shift(); // items[0..2] are gone from the front
+  assert.equal(d.find((x) => x.id === 0), items[5]); // not the shifted items[0]
+  assert.equal(d.find((x) => x.id === 4), items[4]);
+  assert.equal(d.find((x) => x.id === 7), undefined);
+  d.remove(items[4]!);
+  assert.equal(d.find((x) => x.id === 4), items[9]);
+});

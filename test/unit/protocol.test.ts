@@ -18,8 +18,24 @@ test("frame decoder reassembles frames split at any byte", () => {
     const out: Buffer[] = [];
     for (let i = 0; i < all.length; i += step) out.push(...d.push(all.subarray(i, i + step)));
     assert.equal(out.length, 3);
+    assert.deepEqual(packr.unpack(out[0]!), [0, 1, "a", { x: 1 }]);
+    assert.deepEqual(packr.unpack(out[1]!), [3, 0, "b", {}]);
     assert.deepEqual(packr.unpack(out[2]!), [1, 1, 0, "y".repeat(1000)]);
   }
+});
+
+test("frame decoder: whole frames and a split one in the same chunk", () => {
+  const frames = [frame(["a"]), frame(["b"]), frame(["c".repeat(300)])];
+  const all = Buffer.concat(frames);
+  const cut = frames[0]!.length + frames[1]!.length + 10; // two whole frames, then part of the third
+  const d = new FrameDecoder(1 << 20);
+  const first = d.push(all.subarray(0, cut));
+  assert.deepEqual(first.map((f) => packr.unpack(f)), [["a"], ["b"]]);
+  const rest = d.push(all.subarray(cut));
+  assert.deepEqual(rest.map((f) => packr.unpack(f)), [["c".repeat(300)]]);
+  // After that the decoder is empty again: a chunk of whole frames decodes on its own.
+  assert.deepEqual(d.push(Buffer.concat([frames[1]!, frames[0]!])).map((f) => packr.unpack(f)), [["b"], ["a"]]);
+  assert.throws(() => d.push(Buffer.concat([frames[0]!, frameHeader(1 << 21)])), /exceeds the limit/);
 });
 
 test("frame decoder rejects a frame over the limit before buffering it", () => {
