@@ -19,6 +19,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Packr, RESERVE_START_SPACE } from "msgpackr";
 import { FrameDecoder, HEADER_BYTES, frameHeader } from "./frame.ts";
+import { PendingTable } from "./pending.ts";
 import { METHODS, PROTOCOL_VERSION, type MethodName, type Req, type Res } from "./messages.ts";
 import { config } from "../common/config.ts";
 import {
@@ -111,7 +112,7 @@ export class Connection extends EventEmitter {
   peer: PeerInfo = { role: "unknown", id: "" };
   closed = false;
   private nextId = 1;
-  private pending = new Map<number, Pending>();
+  private pending = new PendingTable<Pending>();
   private outQueue: Buffer[] = [];
   private outBytes = 0;
   private flushBytes = config("rpc_flush_bytes");
@@ -334,7 +335,7 @@ export class Connection extends EventEmitter {
     }
     this.closed = true;
     const p = this.pending;
-    this.pending = new Map();
+    this.pending = new PendingTable();
     for (const x of p.values()) x.done(e);
     if (!this.emittedClose) {
       this.emittedClose = true;

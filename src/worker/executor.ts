@@ -59,6 +59,8 @@ function controllerOf(q: Queued): AbortController {
   return (q.abort ??= new AbortController());
 }
 const noResolve = (): void => {};
+/** The arguments of a call without any (never handed to code that could keep and change them: apply copies). */
+const NO_ARGS: unknown[] = [];
 
 export class Executor {
   private ctx: ExecContext;
@@ -220,7 +222,7 @@ export class Executor {
     const label = this.labelOf(spec);
     let result: unknown;
     try {
-      const args = spec.args.map((a) => (a.v ? this.ctx.decodeArg(a.v) : undefined));
+      const args = spec.args.length === 0 ? NO_ARGS : spec.args.map((a) => (a.v ? this.ctx.decodeArg(a.v) : undefined));
       result = taskStorage.run(this.contextOf(q, label), () => fn.apply(self, args));
     } catch (e) {
       return this.failure(q, e, label);

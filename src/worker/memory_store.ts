@@ -11,14 +11,17 @@ type Waiter = (v: ReturnValue) => void;
 
 /** A pending object nobody waits for yet (shared: a queued task's result costs no object of its own). */
 const PENDING: readonly Waiter[] = Object.freeze([]);
-type Slot = ReturnValue | readonly Waiter[] | Waiter[];
+/**
+ * One table for both states (one lookup per transition): the ReturnValue when ready; else its
+ * waiter (one function: the usual single `get`), its waiters (an array), or PENDING.
+ */
+type Slot = ReturnValue | Waiter | readonly Waiter[] | Waiter[];
 
 function isReady(s: Slot | undefined): s is ReturnValue {
-  return s !== undefined && !Array.isArray(s);
+  return s !== undefined && typeof s !== "function" && !Array.isArray(s);
 }
 
 export class MemoryStore {
-  /** One table for both states (one lookup per transition): a ReturnValue when ready, else its waiters. */
   private slots = new Map<string, Slot>();
 
   /** Declare an object that will be produced later (a task return). */
@@ -29,37 +32,39 @@ export class MemoryStore {
   put(v: ReturnValue): void {
     const prev = this.slots.get(v.id);
     this.slots.set(v.id, v);
-    if (prev !== undefined && prev !== PENDING && Array.isArray(prev)) for (const w of prev as Waiter[]) w(v);
+    if (typeof prev === "function") prev(v);
+    else if (prev !== undefined && prev !== PENDING && Array.isArray(prev)) for (const w of prev as Waiter[]) w(v);
   }
 
-  private waitersOf(id: string): Waiter[] {
+  private addWaiter(id: string, w: Waiter): void {
     const s = this.slots.get(id);
-    if (s !== undefined && s !== PENDING && Array.isArray(s)) return s as Waiter[];
-    const w: Waiter[] = [];
-    this.slots.set(id, w);
-    return w;
+    if (typeof s === "function") this.slots.set(id, [s, w]);
+    else if (s !== undefined && s !== PENDING && Array.isArray(s)) (s as Waiter[]).push(w);
+    else this.slots.set(id, w);
   }
 
   get(id: string): ReturnValue | undefined {
     const s = this.slots.get(id);
     return isReady(s) ? s : undefined;
   }
-  isPending(id: string): boolean { return Array.isArray(this.slots.get(id)); }
+  isPending(id: string): boolean {
+    const s = this.slots.get(id);
+    return s !== undefined && !isReady(s);
+  }
   knows(id: string): boolean { return this.slots.has(id); }
 
   /** Resolve when the object is ready. Unknown ids resolve only if someone later puts them. */
   wait(id: string): Promise<ReturnValue> {
     const r = this.slots.get(id);
     if (isReady(r)) return Promise.resolve(r);
-    const waiters = this.waitersOf(id);
-    return new Promise((resolve) => waiters.push(resolve));
+    return new Promise((resolve) => this.addWaiter(id, resolve));
   }
 
   /** Callback form of wait, for the hot path. */
   onReady(id: string, cb: (v: ReturnValue) => void): void {
     const r = this.slots.get(id);
     if (isReady(r)) { cb(r); return; }
-    this.waitersOf(id).push(cb);
+    this.addWaiter(id, cb);
   }
 
   delete(id: string): void {

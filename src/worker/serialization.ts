@@ -183,8 +183,13 @@ export function encodeInline(v: unknown): Encoded {
   return { body, buffers: [], refs: containedRefs.splice(0) };
 }
 
+const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const NO_REFS: ObjectRef[] = Object.freeze([]) as unknown as ObjectRef[];
+
 /** Encode with large binaries out of band (for the object store). */
 export function encodeForStore(v: unknown): Encoded {
+  // A primitive (most task results) has no binaries or refs: no lists to collect them in.
+  if (typeof v !== "object" || v === null) return { body: pack(v), buffers: NO_BUFFERS, refs: NO_REFS };
   oob = [];
   oobThreshold = configOnce("inline_binary_threshold");
   containedRefs.length = 0;
