@@ -169,6 +169,19 @@ export class Connection extends EventEmitter {
       this.fail(e as Error);
       return;
     }
+    // What the handlers answer at once goes out in one write right after this chunk, without
+    // waiting for the end of the tick.
+    this.receiving = true;
+    try {
+      this.dispatchFrames(frames);
+    } finally {
+      this.receiving = false;
+      if (this.outQueue.length) this.flush();
+    }
+  }
+  private receiving = false;
+
+  private dispatchFrames(frames: Buffer[]): void {
     for (const f of frames) {
       let msg: unknown;
       try {
@@ -234,7 +247,7 @@ export class Connection extends EventEmitter {
     // A burst is sent in slices rather than all at the end of the tick, so the peer starts on
     // the first messages while this process is still producing the rest (a pipeline).
     if (this.outBytes >= this.flushBytes) { this.flush(); return; }
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && !this.receiving) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }

@@ -59,7 +59,8 @@ interface SchedClass {
   envVars: Record<string, string> | undefined;
   maxCalls: number;
   queue: Deque<TaskEntry>;
-  leases: Set<LeaseState>;
+  /** An array, not a Set: iterated on every submit and reply, changed only when leases come and go. */
+  leases: LeaseState[];
   pendingLeases: number;
   warned: boolean;
   /** Moving average of task duration (ms); short tasks are pipelined, long ones are not. */
@@ -94,7 +95,7 @@ export class NormalTaskSubmitter {
     let cls = this.classes.get(key);
     if (!cls) {
       cls = { key, resources: s.resources, strategy: s.strategy, envHash: eh, envVars: s.envVars,
-        maxCalls: s.maxCalls ?? 0, queue: new Deque(), leases: new Set(), pendingLeases: 0, warned: false, avgMs: 1000 };
+        maxCalls: s.maxCalls ?? 0, queue: new Deque(), leases: [], pendingLeases: 0, warned: false, avgMs: 1000 };
       this.classes.set(key, cls);
     }
     this.lastClass = { resources: s.resources, strategy: s.strategy, envVars: s.envVars, maxCalls: s.maxCalls, cls };
@@ -119,16 +120,18 @@ export class NormalTaskSubmitter {
 
   private pump(cls: SchedClass): void {
     const depth = this.depth(cls);
-    for (const lease of cls.leases) {
-      if (lease.dead || !lease.conn) continue;
+    const leases = cls.leases;
+    let capacity = 0;
+    for (let i = 0; i < leases.length; i++) {
+      const lease = leases[i]!;
+      if (lease.dead || !lease.conn) { if (!lease.dead) capacity += depth; continue; }
       while (cls.queue.length && lease.inflight.size < depth &&
              (cls.maxCalls === 0 || lease.calls < cls.maxCalls)) {
         this.push(cls, lease, cls.queue.shift()!);
       }
       if (cls.queue.length === 0 && lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
+      capacity += depth - lease.inflight.size;
     }
-    let capacity = 0;
-    for (const l of cls.leases) if (!l.dead) capacity += depth - l.inflight.size;
     if (cls.queue.length > capacity && cls.pendingLeases < this.maxPendingLeases &&
         cls.pendingLeases < cls.queue.length) {
       void this.requestLease(cls, this.ctx.raylet, 0);
@@ -181,7 +184,7 @@ export class NormalTaskSubmitter {
     const lease: LeaseState = { leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
       inflight: new Set(), calls: 0, idleTimer: undefined, dead: false, lastEvent: 0,
       gpuIds: reply.gpuIds?.length ? reply.gpuIds : undefined };
-    cls.leases.add(lease);
+    cls.leases.push(lease);
     try {
       lease.conn = await this.ctx.connect(reply.worker);
     } catch {
@@ -263,7 +266,8 @@ export class NormalTaskSubmitter {
     if (lease.dead) return;
     lease.dead = true;
     if (lease.idleTimer) clearTimeout(lease.idleTimer);
-    cls.leases.delete(lease);
+    const i = cls.leases.indexOf(lease);
+    if (i >= 0) cls.leases.splice(i, 1);
     if (returnIt) lease.raylet.request("raylet.ReturnWorker", { leaseId: lease.leaseId }).catch(() => {});
   }
 
