@@ -101,8 +101,9 @@ export function serve(handlers: Handlers, service: string, stats?: RpcStats): Re
 export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;
 
 /** A request awaiting its reply: a callback (the hot path) or a promise's resolve/reject. */
-interface Pending { done(e: Error | undefined, v?: unknown): void; method: string }
-export type ReplyCallback<M extends MethodName> = (err: Error | undefined, reply?: Res<M>) => void;
+interface Pending { done(e: Error | undefined, v: unknown, ctx: unknown): void; method: string; ctx: unknown }
+/** A reply callback; `ctx` is what the caller passed to `call` (so one callback can serve many calls). */
+export type ReplyCallback<M extends MethodName, C = undefined> = (err: Error | undefined, reply: Res<M> | undefined, ctx: C) => void;
 
 function isMethod(m: unknown): m is MethodName {
   return typeof m === "string" && Object.hasOwn(METHODS, m);
@@ -206,16 +207,16 @@ export class Connection extends EventEmitter {
     if (this.closed) return Promise.reject(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`));
     const id = this.nextId++;
     return new Promise<Res<M>>((resolve, reject) => {
-      this.pending.set(id, { done: (e, v) => (e ? reject(e) : resolve(v as Res<M>)), method });
+      this.pending.set(id, { done: (e, v) => (e ? reject(e) : resolve(v as Res<M>)), method, ctx: undefined });
       this.write([K_REQ, id, method, payload]);
     });
   }
 
   /** `request` with a callback instead of a promise (one allocation less per call, for per-task traffic). */
-  call<M extends MethodName>(method: M, payload: Req<M>, cb: ReplyCallback<M>): void {
-    if (this.closed) { cb(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`)); return; }
+  call<M extends MethodName, C = undefined>(method: M, payload: Req<M>, cb: ReplyCallback<M, C>, ctx?: C): void {
+    if (this.closed) { cb(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`), undefined, ctx as C); return; }
     const id = this.nextId++;
-    this.pending.set(id, { done: cb as (e: Error | undefined, v?: unknown) => void, method });
+    this.pending.set(id, { done: cb as Pending["done"], method, ctx });
     this.write([K_REQ, id, method, payload]);
   }
 
@@ -272,10 +273,10 @@ export class Connection extends EventEmitter {
       if (kind === K_OK) {
         const spec = METHODS[p.method as MethodName];
         const err = spec.res.test(payload);
-        if (err !== null) p.done(new ProtocolError(`malformed ${p.method} reply${err}`));
-        else p.done(undefined, payload);
+        if (err !== null) p.done(new ProtocolError(`malformed ${p.method} reply${err}`), undefined, p.ctx);
+        else p.done(undefined, payload, p.ctx);
       } else {
-        p.done(fromWire(asWireError(payload)));
+        p.done(fromWire(asWireError(payload)), undefined, p.ctx);
       }
       return;
     }
@@ -349,7 +350,7 @@ export class Connection extends EventEmitter {
     this.closed = true;
     const p = this.pending;
     this.pending = new PendingTable();
-    for (const x of p.values()) x.done(e);
+    for (const x of p.values()) x.done(e, undefined, x.ctx);
     if (!this.emittedClose) {
       this.emittedClose = true;
       this.emit("close", e);

@@ -8,7 +8,7 @@
  * they fail with ActorDiedError.
  */
 import type { Connection } from "../protocol/connection.ts";
-import type { ActorInfo, Address, ReturnValue, TaskSpec } from "../protocol/messages.ts";
+import type { ActorInfo, Address, Res, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { ActorDiedError, fromWire, toWire, type StingrayError } from "../common/errors.ts";
 import { returnIdsOf, type TaskEntry } from "./task_submitter.ts";
 import { encodePush } from "./task_wire.ts";
@@ -141,14 +141,19 @@ export class ActorSubmitter {
     for (const entry of batch) {
       const id = entry.spec.taskId;
       q.inflight.set(id, entry);
-      conn.call("worker.PushTask", encodePush(conn, entry.spec, entry.template, undefined), (err, reply) => {
-        if (err || !reply) return; // connection loss is handled through the actor's state
-        if (q.inflight.get(id) !== entry) return;
-        q.inflight.delete(id);
-        this.ctx.complete(entry.spec, reply.returns);
-      });
+      conn.call("worker.PushTask", encodePush(conn, entry.spec, entry.template, undefined), this.onReply, entry);
     }
   }
+
+  /** The reply to a call (one function for all: the entry comes back as the call's context). */
+  private onReply = (err: Error | undefined, reply: Res<"worker.PushTask"> | undefined, entry: TaskEntry): void => {
+    if (err || !reply) return; // connection loss is handled through the actor's state
+    const q = this.queues.get(entry.spec.actorId!);
+    const id = entry.spec.taskId;
+    if (q?.inflight.get(id) !== entry) return;
+    q.inflight.delete(id);
+    this.ctx.complete(entry.spec, reply.returns);
+  };
 
   private fail(entry: TaskEntry, e: StingrayError): void {
     this.ctx.complete(entry.spec, returnIdsOf(entry.spec).map((id) => ({ id, err: toWire(e) })));

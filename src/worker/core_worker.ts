@@ -366,8 +366,24 @@ export class CoreWorker implements Runtime {
     return this.get([ref], timeoutMs).then((v) => v[0]);
   }
 
+  /** The ReturnValues of `refs` once all are ready (a countdown, not a promise per ref). */
+  private resolveAll(refs: ObjectRef[]): Promise<ReturnValue[]> {
+    return new Promise((resolve, reject) => {
+      const rets = new Array<ReturnValue>(refs.length);
+      let left = refs.length;
+      if (left === 0) { resolve(rets); return; }
+      const me = this.opts.workerId;
+      for (let i = 0; i < refs.length; i++) {
+        const r = refs[i]!;
+        const done = (v: ReturnValue): void => { rets[i] = v; if (--left === 0) resolve(rets); };
+        if (r.owner.workerId === me) this.memory.onReady(r.id, done);
+        else this.resolve(r).then(done, reject);
+      }
+    });
+  }
+
   async get(refs: ObjectRef[], timeoutMs: number | undefined): Promise<unknown[]> {
-    const all = Promise.all(refs.map((r) => this.resolve(r)));
+    const all = this.resolveAll(refs);
     let rets: ReturnValue[];
     if (timeoutMs === undefined || timeoutMs < 0) {
       rets = await all;
@@ -389,7 +405,8 @@ export class CoreWorker implements Runtime {
     for (let i = 0; i < rets.length; i++) {
       const r = rets[i]!;
       if (r.err) throw fromWire(r.err);
-      if (r.node && r.node === this.opts.nodeId) stored.push(i);
+      if (r.v) out[i] = decodeInline(r.v); // inline: no promise per value
+      else if (r.node && r.node === this.opts.nodeId) stored.push(i);
       else out[i] = await this.materialize(r, refs[i]!.owner);
     }
     if (stored.length) {

@@ -38,6 +38,7 @@ export interface TaskEntry {
 }
 
 interface LeaseState {
+  cls: SchedClass;
   leaseId: string;
   worker: Address;
   raylet: Connection;
@@ -181,7 +182,7 @@ export class NormalTaskSubmitter {
       setTimeout(() => { if (cls.queue.length) this.pump(cls); }, 1000).unref();
       return;
     }
-    const lease: LeaseState = { leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
+    const lease: LeaseState = { cls, leaseId: reply.leaseId, worker: reply.worker, raylet, conn: undefined,
       inflight: new Set(), calls: 0, idleTimer: undefined, dead: false, lastEvent: 0,
       gpuIds: reply.gpuIds?.length ? reply.gpuIds : undefined };
     cls.leases.push(lease);
@@ -206,27 +207,32 @@ export class NormalTaskSubmitter {
     lease.inflight.add(entry);
     lease.calls++;
     entry.lease = lease;
-    lease.conn!.call("worker.PushTask", encodePush(lease.conn!, entry.spec, entry.template, lease.gpuIds), (err, reply) => {
-      // A lost connection: leaseLost() handles every in-flight task of this lease.
-      if (err || !reply) return;
-      const now = performance.now();
-      cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
-      lease.lastEvent = now;
-      lease.inflight.delete(entry);
-      entry.lease = undefined;
-      this.finish(cls, entry, reply.returns);
-      if (cls.maxCalls && lease.calls >= cls.maxCalls && lease.inflight.size === 0) {
-        // The worker exits after maxCalls tasks; the raylet frees the lease when it does.
-        this.dropLease(cls, lease, false);
-      }
-      // Nothing queued (a sync loop, the tail of a batch): only an idle lease needs attention.
-      if (cls.queue.length === 0) {
-        if (lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
-        return;
-      }
-      this.pump(cls);
-    });
+    lease.conn!.call("worker.PushTask", encodePush(lease.conn!, entry.spec, entry.template, lease.gpuIds), this.onReply, entry);
   }
+
+  /** The reply to a pushed task (one function for all: the entry comes back as the call's context). */
+  private onReply = (err: Error | undefined, reply: Res<"worker.PushTask"> | undefined, entry: TaskEntry): void => {
+    const lease = entry.lease;
+    // A lost connection: leaseLost() handles every in-flight task of this lease.
+    if (err || !reply || !lease) return;
+    const cls = lease.cls;
+    const now = performance.now();
+    cls.avgMs = cls.avgMs * 0.8 + (now - lease.lastEvent) * 0.2;
+    lease.lastEvent = now;
+    lease.inflight.delete(entry);
+    entry.lease = undefined;
+    this.finish(cls, entry, reply.returns);
+    if (cls.maxCalls && lease.calls >= cls.maxCalls && lease.inflight.size === 0) {
+      // The worker exits after maxCalls tasks; the raylet frees the lease when it does.
+      this.dropLease(cls, lease, false);
+    }
+    // Nothing queued (a sync loop, the tail of a batch): only an idle lease needs attention.
+    if (cls.queue.length === 0) {
+      if (lease.inflight.size === 0) this.scheduleIdleReturn(cls, lease);
+      return;
+    }
+    this.pump(cls);
+  };
 
   private finish(cls: SchedClass, entry: TaskEntry, returns: ReturnValue[]): void {
     const s = entry.spec;
