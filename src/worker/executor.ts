@@ -41,6 +41,23 @@ export interface TaskContext {
 
 export const taskStorage = new AsyncLocalStorage<TaskContext>();
 
+/** The context of a running task; its signal (an AbortController) is made only when read. */
+class RunningTaskContext implements TaskContext {
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly actorId: string | undefined;
+  readonly name: string;
+  readonly #q: Queued;
+  constructor(q: Queued, name: string, actorId: string | undefined) {
+    this.#q = q;
+    this.taskId = q.spec.taskId;
+    this.jobId = q.spec.jobId;
+    this.actorId = actorId;
+    this.name = name;
+  }
+  get signal(): AbortSignal { return controllerOf(this.#q).signal; }
+}
+
 interface Queued {
   spec: TaskSpec;
   conn: Connection;
@@ -183,9 +200,7 @@ export class Executor {
   }
 
   private contextOf(q: Queued, label: string): TaskContext {
-    const spec = q.spec;
-    return { taskId: spec.taskId, jobId: spec.jobId, actorId: spec.actorId ?? this.actorId, name: label,
-      get signal() { return controllerOf(q).signal; } };
+    return new RunningTaskContext(q, label, q.spec.actorId ?? this.actorId);
   }
 
   private failure(q: Queued, e: unknown, label: string): Reply {
