@@ -114,7 +114,9 @@ export class Connection extends EventEmitter {
   closed = false;
   private nextId = 1;
   private pending = new PendingTable<Pending>();
-  private outQueue: Buffer[] = [];
+  /** Frames waiting for the next write: the first, then any more (most writes carry one frame). */
+  private outHead: Buffer | undefined;
+  private outMore: Buffer[] | undefined;
   private outBytes = 0;
   private flushBytes = config("rpc_flush_bytes");
   private flushScheduled = false;
@@ -163,42 +165,35 @@ export class Connection extends EventEmitter {
 
   /** Internal: bytes that arrived on the socket. */
   receive(chunk: Buffer): void {
-    let frames: Buffer[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (e) {
-      this.fail(e as Error);
-      return;
-    }
     // What the handlers answer at once goes out in one write right after this chunk, without
     // waiting for the end of the tick.
     this.receiving = true;
     try {
-      this.dispatchFrames(frames);
+      const err = this.decoder.feed(chunk, this.onFrameBytes);
+      if (err) this.fail(err);
     } finally {
       this.receiving = false;
-      if (this.outQueue.length) this.flush();
+      if (this.outHead) this.flush();
     }
   }
   private receiving = false;
 
-  private dispatchFrames(frames: Buffer[]): void {
-    for (const f of frames) {
-      let msg: unknown;
-      try {
-        msg = this.decodeState.unpack(f);
-      } catch {
-        this.fail(new ProtocolError("undecodable frame (not msgpack)"));
-        return;
-      }
-      if (!Array.isArray(msg) || msg.length < 3 || typeof msg[0] !== "number") {
-        this.fail(new ProtocolError("frame is not a [kind, id, method, payload] message"));
-        return;
-      }
-      this.onFrame(msg);
-      if (this.closed) return;
+  /** One frame's bytes: decode, check the envelope, dispatch. False once the connection closed. */
+  private onFrameBytes = (f: Buffer): boolean => {
+    let msg: unknown;
+    try {
+      msg = this.decodeState.unpack(f);
+    } catch {
+      this.fail(new ProtocolError("undecodable frame (not msgpack)"));
+      return false;
     }
-  }
+    if (!Array.isArray(msg) || msg.length < 3 || typeof msg[0] !== "number") {
+      this.fail(new ProtocolError("frame is not a [kind, id, method, payload] message"));
+      return false;
+    }
+    this.onFrame(msg);
+    return !this.closed;
+  };
 
   setMaxFrame(bytes: number): void { this.decoder.maxFrameBytes = bytes; }
 
@@ -243,7 +238,8 @@ export class Connection extends EventEmitter {
       }
       frame.writeUInt32LE(frame.length - HEADER_BYTES, 0);
     }
-    this.outQueue.push(frame);
+    if (!this.outHead) this.outHead = frame;
+    else (this.outMore ??= []).push(frame);
     this.outBytes += frame.length;
     // A burst is sent in slices rather than all at the end of the tick, so the peer starts on
     // the first messages while this process is still producing the rest (a pipeline).
@@ -256,11 +252,13 @@ export class Connection extends EventEmitter {
 
   private flush = (): void => {
     this.flushScheduled = false;
-    const q = this.outQueue;
-    if (q.length === 0 || this.closed) return;
-    this.outQueue = [];
+    const head = this.outHead;
+    if (!head || this.closed) return;
+    const more = this.outMore;
+    this.outHead = undefined;
+    this.outMore = undefined;
     this.outBytes = 0;
-    this.socket.write(q.length === 1 ? q[0]! : Buffer.concat(q));
+    this.socket.write(more ? Buffer.concat([head, ...more]) : head);
   };
 
   /** Dispatch an authenticated frame. */

@@ -19,19 +19,32 @@ export class FrameDecoder {
   /** Feed bytes; returns the complete frames they finish. Throws ProtocolError on a bad length. */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
+    const err = this.feed(chunk, (f) => { out.push(f); return true; });
+    if (err) throw err;
+    return out;
+  }
+
+  /**
+   * Feed bytes and hand each frame they complete to `onFrame`, which returns false to stop (its
+   * connection closed). Returns the ProtocolError of a bad length instead of throwing it, so a
+   * caller can tell the peer's fault from an exception thrown by its own `onFrame`. Frames are
+   * views into the chunks (no copy unless a frame spans chunks).
+   */
+  feed(chunk: Buffer, onFrame: (frame: Buffer) => boolean): ProtocolError | undefined {
     let off = 0;
     if (this.buffered === 0 && this.need < 0) {
       // Nothing held over (the usual case): frames are views into the chunk, nothing is queued.
       while (chunk.length - off >= HEADER_BYTES) {
         const len = chunk.readUInt32LE(off);
-        if (len > this.maxFrameBytes) throw this.tooLarge(len);
+        if (len > this.maxFrameBytes) return this.tooLarge(len);
         if (chunk.length - off - HEADER_BYTES < len) break;
-        out.push(chunk.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len));
+        const frame = chunk.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
         off += HEADER_BYTES + len;
+        if (!onFrame(frame)) return undefined;
       }
-      if (off === chunk.length) return out;
+      if (off === chunk.length) return undefined;
     }
-    return this.pushSlow(off ? chunk.subarray(off) : chunk, out);
+    return this.feedSlow(off ? chunk.subarray(off) : chunk, onFrame);
   }
 
   private tooLarge(len: number): ProtocolError {
@@ -41,7 +54,7 @@ export class FrameDecoder {
   }
 
   /** Frames across chunks: hold bytes until a frame is complete. */
-  private pushSlow(chunk: Buffer, out: Buffer[]): Buffer[] {
+  private feedSlow(chunk: Buffer, onFrame: (frame: Buffer) => boolean): ProtocolError | undefined {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     for (;;) {
@@ -49,14 +62,15 @@ export class FrameDecoder {
         if (this.buffered < HEADER_BYTES) break;
         const head = this.take(HEADER_BYTES);
         const len = head.readUInt32LE(0);
-        if (len > this.maxFrameBytes) throw this.tooLarge(len);
+        if (len > this.maxFrameBytes) return this.tooLarge(len);
         this.need = len;
       }
       if (this.buffered < this.need) break;
-      out.push(this.take(this.need));
+      const frame = this.take(this.need);
       this.need = -1;
+      if (!onFrame(frame)) break;
     }
-    return out;
+    return undefined;
   }
 
   private take(n: number): Buffer {
