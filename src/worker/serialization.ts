@@ -211,12 +211,27 @@ const MAGIC = 0x314f5253; // "SRO1" little-endian
 const ALIGN = 64;
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
+/**
+ * Where an out-of-band buffer goes in the object file: at the same offset within a 4 KiB page
+ * as the bytes it is copied from. Copying to a destination a few bytes (16–256) ahead of its
+ * source modulo 4096 runs into the CPU's 4K-aliasing stall: 400 MB took 110–125 ms instead of
+ * 38–43 ms here, which is what capped large puts at ~3.5 GB/s when buffers were placed at the
+ * next 64-byte boundary. Large JS buffers start on a page (or 16 bytes into one, glibc's mmap
+ * header), so matching the view's offset within its page puts the destination level with or
+ * just behind the source. The padding is under a page per buffer of at least 64 KiB.
+ */
+const PAGE = 4096;
+function placeBuffer(off: number, b: Uint8Array): number {
+  return Math.ceil(off / PAGE) * PAGE + (b.byteOffset % PAGE);
+}
+
 /** Total size and layout of a store object. */
 export function storeLayout(e: Encoded): { size: number; offsets: number[]; headerLen: number } {
   const headerLen = 12 + 16 * e.buffers.length;
   let off = align(headerLen + e.body.length);
   const offsets: number[] = [];
   for (const b of e.buffers) {
+    off = placeBuffer(off, b);
     offsets.push(off);
     off = align(off + b.byteLength);
   }
