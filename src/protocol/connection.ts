@@ -153,14 +153,14 @@ export class Connection extends EventEmitter {
   private onFrame: (msg: unknown[]) => void = () => {};
 
   /**
-   * Internal: begin reading frames and dispatching them to `onFrame`. A socket made with
-   * `readInto` (see connectOnce) already delivers its bytes to `receive`; others use 'data'.
+   * Internal: begin reading frames and dispatching them to `onFrame`. A client socket that
+   * reads into a `ReadSlab` (see connectOnce) already delivers its bytes to `receive`; others use 'data'.
    */
   startReading(onFrame: (msg: unknown[]) => void): void {
     this.onFrame = onFrame;
     if (!this.userBuffer) this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
   }
-  /** Set when the socket reads into this connection's slab (see `readInto`). */
+  /** Set when the socket reads into this connection's `ReadSlab`. */
   userBuffer = false;
 
   /** Internal: bytes that arrived on the socket. */

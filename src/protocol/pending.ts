@@ -20,7 +20,7 @@ export class PendingTable<T> {
   get size(): number { return this.inRing + this.overflow.size; }
 
   set(id: number, v: T): void {
-    let i = id & this.mask;
+    const i = id & this.mask;
     const old = this.vals[i];
     if (old !== undefined) {
       if (this.inRing * 2 >= this.mask + 1 && this.mask + 1 < MAX_RING) {
@@ -30,7 +30,6 @@ export class PendingTable<T> {
       }
       this.overflow.set(this.ids[i]!, old);
       this.inRing--;
-      i = id & this.mask;
     }
     this.ids[i] = id;
     this.vals[i] = v;
