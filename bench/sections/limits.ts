@@ -4,80 +4,21 @@
  *
  * - Frames over a Unix domain socket and over TCP loopback: 4-byte little-endian length + a
  *   msgpackr-packed small object, between this process and a forked echo process that decodes each
- *   request and encodes a reply. Round trip: one request at a time. Pipelined: many requests in
- *   flight, coalesced into one write per batch on both sides, as an RPC layer does.
+ *   request and encodes a reply (bench/frames.ts). Round trip: one request at a time. Pipelined:
+ *   many requests in flight, coalesced into one write per batch on both sides, as an RPC layer does.
  * - `child_process.fork` IPC (`process.send`), round trip and pipelined.
  * - Memory copy of 256 MB (`Buffer.prototype.copy`), into touched pages and into fresh pages.
  * - Starting a Node process (`node -e 0`) and waiting for it to exit.
  *
- * The echo processes are this same file, forked with BENCH_LIMITS_CHILD set.
+ * The IPC echo process is this same file, forked with BENCH_LIMITS_CHILD set.
  *   node bench/sections/limits.ts --out FILE [--quick] [--runs N]
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
-import path from "node:path";
-import { Packr } from "msgpackr";
+import { startFrameEcho, type FrameTransport } from "../frames.ts";
 import { repeat, sectionOptions, timeMs, writeResults, type Measurement } from "../lib.ts";
 
 const CHILD_ENV = "BENCH_LIMITS_CHILD";
-const packr = new Packr({ useRecords: false });
-
-// ---------------------------------------------------------------------------------------------
-// Frames: encoding, decoding, and the echo server (runs in the child).
-
-/** Encode messages as length-prefixed frames, all in one buffer (one write). */
-function encodeFrames(messages: unknown[]): Buffer {
-  const bodies = messages.map((m) => packr.pack(m));
-  let size = 0;
-  for (const b of bodies) size += 4 + b.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const b of bodies) {
-    out.writeUInt32LE(b.length, at);
-    b.copy(out, at + 4);
-    at += 4 + b.length;
-  }
-  return out;
-}
-
-/** Split a byte stream into frames; calls `onFrames` with the decoded messages of each chunk. */
-function frameReader(onFrames: (messages: unknown[]) => void): (chunk: Buffer) => void {
-  let pending: Buffer | null = null;
-  return (chunk) => {
-    const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-    const messages: unknown[] = [];
-    let at = 0;
-    while (buf.length - at >= 4) {
-      const len = buf.readUInt32LE(at);
-      if (buf.length - at - 4 < len) break;
-      messages.push(packr.unpack(buf.subarray(at + 4, at + 4 + len)));
-      at += 4 + len;
-    }
-    pending = at < buf.length ? buf.subarray(at) : null;
-    if (messages.length > 0) onFrames(messages);
-  };
-}
-
-interface Request { id: number; method: string; args: unknown[] }
-
-/** Child: listen where the parent says, answer every request frame, one write per chunk read. */
-function runFrameEchoServer(address: string): void {
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    socket.on("data", frameReader((requests) => {
-      socket.write(encodeFrames((requests as Request[]).map((r) => ({ id: r.id, ok: true, result: null }))));
-    }));
-    socket.on("error", () => socket.destroy());
-  });
-  const ready = (): void => {
-    const a = server.address();
-    process.send!({ ready: true, port: typeof a === "object" && a ? a.port : 0 });
-  };
-  if (address === "tcp") server.listen(0, "127.0.0.1", ready);
-  else server.listen(address, ready);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Child processes.
@@ -107,68 +48,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frame client (parent).
-
-class FrameClient {
-  private socket: net.Socket;
-  private replies = 0;
-  private waiting: { target: number; resolve: () => void } | null = null;
-  private nextId = 0;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on("data", frameReader((messages) => {
-      this.replies += messages.length;
-      if (this.waiting && this.replies >= this.waiting.target) {
-        const w = this.waiting;
-        this.waiting = null;
-        w.resolve();
-      }
-    }));
-  }
-
-  static async connect(options: net.NetConnectOpts): Promise<FrameClient> {
-    const socket = net.connect(options);
-    await new Promise<void>((resolve, reject) => { socket.once("connect", resolve); socket.once("error", reject); });
-    socket.setNoDelay(true);
-    return new FrameClient(socket);
-  }
-
-  private request(): Request { return { id: this.nextId++, method: "ping", args: [] }; }
-
-  /** Resolves once `count` more replies than now have arrived. */
-  private repliesAfter(count: number): Promise<void> {
-    const target = this.replies + count;
-    return new Promise((resolve) => { this.waiting = { target, resolve }; });
-  }
-
-  /** Mean round trip of `n` sequential requests, in microseconds. */
-  async roundTripUs(n: number): Promise<number> {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const reply = this.repliesAfter(1);
-      this.socket.write(encodeFrames([this.request()]));
-      await reply;
-    }
-    return ((performance.now() - t0) / n) * 1000;
-  }
-
-  /** Send `n` requests in writes of `batch` frames without waiting for replies; replies per second. */
-  async pipelinedPerSecond(n: number, batch: number): Promise<number> {
-    const t0 = performance.now();
-    const done = this.repliesAfter(n);
-    for (let sent = 0; sent < n; sent += batch) {
-      const frames = Array.from({ length: Math.min(batch, n - sent) }, () => this.request());
-      if (!this.socket.write(encodeFrames(frames))) await new Promise((resolve) => this.socket.once("drain", resolve));
-    }
-    await done;
-    return n / ((performance.now() - t0) / 1000);
-  }
-
-  close(): void { this.socket.destroy(); }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The measurements.
 
 interface Sizes { roundTrips: number; pipelined: number; batch: number; ipcRoundTrips: number; ipcMessages: number; copyBytes: number; copiesPerSample: number; spawnsPerSample: number }
@@ -180,17 +59,11 @@ function measurement(name: string, unit: string, better: "higher" | "lower", des
   return { group: "limit", name, unit, samples, better, description };
 }
 
-async function frameMeasurements(transport: "unix" | "tcp", runs: number, s: Sizes): Promise<Measurement[]> {
+async function frameMeasurements(transport: FrameTransport, runs: number, s: Sizes): Promise<Measurement[]> {
   const label = transport === "unix" ? "Unix domain socket" : "TCP loopback (127.0.0.1, no Nagle)";
-  const dir = transport === "unix" ? fs.mkdtempSync(path.join(os.tmpdir(), "bench-limits-")) : null;
-  const address = dir ? path.join(dir, "echo.sock") : "tcp";
-  let child: ChildProcess | null = null;
-  let client: FrameClient | null = null;
+  const echo = await startFrameEcho(transport);
   try {
-    const forked = await forkChild("frame-echo", { BENCH_LIMITS_ADDRESS: address });
-    child = forked.child;
-    client = await FrameClient.connect(dir ? { path: address } : { host: "127.0.0.1", port: forked.hello.port });
-    const c = client;
+    const c = echo.client;
     const rtt = await repeat(runs, () => c.roundTripUs(s.roundTrips));
     const rate = await repeat(runs, () => c.pipelinedPerSecond(s.pipelined, s.batch));
     return [
@@ -200,9 +73,7 @@ async function frameMeasurements(transport: "unix" | "tcp", runs: number, s: Siz
         `Replies per second with ${s.pipelined} small msgpackr frames in flight over a ${label}, ${s.batch} frames per write.`, rate),
     ];
   } finally {
-    client?.close();
-    if (child) await stopChild(child);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await echo.close();
   }
 }
 
@@ -303,8 +174,7 @@ async function main(): Promise<void> {
 const role = process.env[CHILD_ENV];
 if (role) {
   process.on("disconnect", () => process.exit(0)); // the parent is gone
-  if (role === "frame-echo") runFrameEchoServer(process.env.BENCH_LIMITS_ADDRESS ?? "tcp");
-  else if (role === "ipc-echo") {
+  if (role === "ipc-echo") {
     process.on("message", (m) => process.send!(m));
     process.send!({ ready: true, port: 0 });
   } else throw new Error(`unknown child role ${role}`);

@@ -3,6 +3,8 @@
  *
  * - Every `stingray microbenchmark` metric (Ray's names), run once with `--trials <runs>`: each
  *   trial's rate is one sample. The sync metrics are also given as round trips in µs.
+ * - `*_interleaved`: the sync task and actor call round trips, each step between two steps of the
+ *   raw Unix-socket frame round trip, and the ratio of each pair (stingray_drivers/sync_vs_frame.ts).
  * - `local_cluster_init_ms`: `init()` to the first task result, in a fresh process per run.
  * - `queued_tasks_*`: 1M no-op tasks (10k with --quick) submitted at once to one node: total time,
  *   the driver's peak resident memory and its growth per queued task.
@@ -68,6 +70,22 @@ for (const m of mb.metrics) {
       description: `1 / ${m.name}: submit, execute on a worker, return, get.` });
   }
 }
+
+// ---- sync round trips interleaved with the raw Unix-socket frame round trip ----
+const pairs = runJson<{ raw: number[]; task: number[]; actor: number[]; taskRatio: number[]; actorRatio: number[] }>(
+  [path.join(drivers, "sync_vs_frame.ts"), String(Math.max(runs, quick ? 1 : 3)), String(quick ? 150 : 1500)], 10 * 60_000);
+results.push(
+  { group: "limit", name: "unix_frame_round_trip_interleaved", unit: "us", better: "lower", samples: pairs.raw,
+    description: "The raw Unix-socket frame round trip (as unix_frame_round_trip), measured between the sync steps below." },
+  { group: "stingray", name: "task_round_trip_interleaved", unit: "us", better: "lower", samples: pairs.task,
+    description: "Sync task round trip, each step between two raw frame steps of the same length." },
+  { group: "stingray", name: "actor_call_round_trip_interleaved", unit: "us", better: "lower", samples: pairs.actor,
+    description: "Sync actor call round trip, each step between two raw frame steps of the same length." },
+  { group: "stingray", name: "task_vs_unix_frame_interleaved", unit: "×", better: "lower", samples: pairs.taskRatio,
+    description: "Each interleaved sync task step over the mean of the raw frame steps just before and after it." },
+  { group: "stingray", name: "actor_call_vs_unix_frame_interleaved", unit: "×", better: "lower", samples: pairs.actorRatio,
+    description: "Each interleaved sync actor call step over the mean of the raw frame steps just before and after it." },
+);
 
 // ---- init() to first result, fresh process each ----
 const init: number[] = [];

@@ -35,7 +35,8 @@ test("npm run bench -- --quick runs every section and writes the report", { time
     }
     const names = report.sections.flatMap((s) => s.measurements.map((m) => m.name));
     for (const n of ["tcp_frame_round_trip", "memory_copy_bandwidth", "piscina_tasks_async", "single_client_tasks_async",
-      "local_cluster_init_ms", "queued_tasks_driver_bytes_per_task", "get_400mb_ms", "start_head_ready_ms"]) {
+      "local_cluster_init_ms", "queued_tasks_driver_bytes_per_task", "get_400mb_ms", "start_head_ready_ms",
+      "unix_frame_round_trip", "task_vs_unix_frame_interleaved", "actor_call_vs_unix_frame_interleaved"]) {
       assert.ok(names.includes(n), `${n} is missing from the report`);
     }
   } finally {
