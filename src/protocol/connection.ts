@@ -2,7 +2,8 @@
  * @module protocol/connection
  * A framed, authenticated, pipelined RPC connection over TCP (optionally TLS).
  *
- * Wire format of one frame body (msgpack array): [kind, id, method, payload].
+ * Wire format of one frame body (msgpack array): [kind, id, method, payload], the method as its
+ * number (messages.ts, `methodCode`).
  *   kind 0 request, 1 ok reply, 2 error reply, 3 notification, 4 hello, 5 welcome, 6 reject.
  * The first frame a client sends is `hello` with the protocol version and the cluster token; the
  * server answers `welcome` or `reject` (then closes). Until then frames are limited to
@@ -20,7 +21,7 @@ import { readFileSync } from "node:fs";
 import { Packr, RESERVE_START_SPACE } from "msgpackr";
 import { FrameDecoder, HEADER_BYTES, frameHeader } from "./frame.ts";
 import { PendingTable } from "./pending.ts";
-import { METHODS, PROTOCOL_VERSION, type MethodName, type Req, type Res } from "./messages.ts";
+import { METHODS, METHOD_NAMES, PROTOCOL_VERSION, methodCode, type MethodName, type Req, type Res } from "./messages.ts";
 import { config } from "../common/config.ts";
 import {
   AuthError, ConnectionError, ProtocolError, VersionMismatchError, fromWire, toWire,
@@ -101,13 +102,12 @@ export function serve(handlers: Handlers, service: string, stats?: RpcStats): Re
 export type NotifyHandler = (method: MethodName, payload: unknown, conn: Connection) => void;
 
 /** A request awaiting its reply: a callback (the hot path) or a promise's resolve/reject. */
-interface Pending { done(e: Error | undefined, v: unknown, ctx: unknown): void; method: string; ctx: unknown }
+interface Pending { done(e: Error | undefined, v: unknown, ctx: unknown): void; method: number; ctx: unknown }
 /** A reply callback; `ctx` is what the caller passed to `call` (so one callback can serve many calls). */
 export type ReplyCallback<M extends MethodName, C = undefined> = (err: Error | undefined, reply: Res<M> | undefined, ctx: C) => void;
 
-function isMethod(m: unknown): m is MethodName {
-  return typeof m === "string" && Object.hasOwn(METHODS, m);
-}
+/** The schemas of each method, by wire number (an array index instead of a property lookup). */
+const SPECS = METHOD_NAMES.map((n) => METHODS[n]);
 
 export class Connection extends EventEmitter {
   peer: PeerInfo = { role: "unknown", id: "" };
@@ -202,8 +202,9 @@ export class Connection extends EventEmitter {
     if (this.closed) return Promise.reject(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`));
     const id = this.nextId++;
     return new Promise<Res<M>>((resolve, reject) => {
-      this.pending.set(id, { done: (e, v) => (e ? reject(e) : resolve(v as Res<M>)), method, ctx: undefined });
-      this.write([K_REQ, id, method, payload]);
+      const code = methodCode(method);
+      this.pending.set(id, { done: (e, v) => (e ? reject(e) : resolve(v as Res<M>)), method: code, ctx: undefined });
+      this.write([K_REQ, id, code, payload]);
     });
   }
 
@@ -211,13 +212,14 @@ export class Connection extends EventEmitter {
   call<M extends MethodName, C = undefined>(method: M, payload: Req<M>, cb: ReplyCallback<M, C>, ctx?: C): void {
     if (this.closed) { cb(new ConnectionError(`connection to ${this.peer.role} ${this.remote} is closed`), undefined, ctx as C); return; }
     const id = this.nextId++;
-    this.pending.set(id, { done: cb as Pending["done"], method, ctx });
-    this.write([K_REQ, id, method, payload]);
+    const code = methodCode(method);
+    this.pending.set(id, { done: cb as Pending["done"], method: code, ctx });
+    this.write([K_REQ, id, code, payload]);
   }
 
   /** Send a one-way message. */
   notify<M extends MethodName>(method: M, payload: Req<M>): void {
-    if (!this.closed) this.write([K_NOTE, 0, method, payload]);
+    if (!this.closed) this.write([K_NOTE, 0, methodCode(method), payload]);
   }
 
   /** Internal: write a raw message array. */
@@ -232,7 +234,8 @@ export class Connection extends EventEmitter {
         // The encoder leaves room for the length header in front: one buffer per frame, no copy.
         frame = this.encodeState.pack(msg, RESERVE_START_SPACE | HEADER_BYTES);
       } catch (e) {
-        const err = new ProtocolError(`cannot encode ${String(msg[2])}: ${(e as Error).message}`);
+        const what = kind === K_REQ || kind === K_NOTE ? METHOD_NAMES[msg[2] as number] ?? "a request" : "a reply";
+        const err = new ProtocolError(`cannot encode ${what}: ${(e as Error).message}`);
         this.fail(err);
         throw err;
       }
@@ -263,15 +266,14 @@ export class Connection extends EventEmitter {
 
   /** Dispatch an authenticated frame. */
   dispatch(msg: unknown[]): void {
-    const [kind, id, method, payload] = msg as [number, number, unknown, unknown];
+    const [kind, id, code, payload] = msg as [number, number, unknown, unknown];
     if (kind === K_OK || kind === K_ERR) {
       const p = this.pending.get(id);
       if (!p) return; // reply to a request we gave up on
       this.pending.delete(id);
       if (kind === K_OK) {
-        const spec = METHODS[p.method as MethodName];
-        const err = spec.res.test(payload);
-        if (err !== null) p.done(new ProtocolError(`malformed ${p.method} reply${err}`), undefined, p.ctx);
+        const err = SPECS[p.method]!.res.test(payload);
+        if (err !== null) p.done(new ProtocolError(`malformed ${METHOD_NAMES[p.method]} reply${err}`), undefined, p.ctx);
         else p.done(undefined, payload, p.ctx);
       } else {
         p.done(fromWire(asWireError(payload)), undefined, p.ctx);
@@ -282,11 +284,12 @@ export class Connection extends EventEmitter {
       this.fail(new ProtocolError(`unexpected message kind ${kind}`));
       return;
     }
-    if (!isMethod(method)) {
-      if (kind === K_REQ) this.replyError(id, new ProtocolError(`unknown method ${JSON.stringify(method)}; is the peer a newer version?`));
+    const method = typeof code === "number" ? METHOD_NAMES[code] : undefined;
+    if (method === undefined) {
+      if (kind === K_REQ) this.replyError(id, new ProtocolError(`unknown method number ${JSON.stringify(code)}; is the peer another version?`));
       return;
     }
-    const rel = METHODS[method].req.test(payload);
+    const rel = SPECS[code as number]!.req.test(payload);
     if (rel !== null) {
       const err = method + rel;
       if (kind === K_REQ) this.replyError(id, new ProtocolError(`malformed ${err}`));

@@ -11,7 +11,7 @@ import {
   type Infer, type Schema,
 } from "./schema.ts";
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---------- shared structures ----------
 export const Address = obj({ nodeId: str, host: str, port: int, workerId: str });
@@ -287,3 +287,13 @@ export type Methods = typeof METHODS;
 export type MethodName = keyof Methods;
 export type Req<M extends MethodName> = Infer<Methods[M]["req"]>;
 export type Res<M extends MethodName> = Infer<Methods[M]["res"]>;
+
+/**
+ * On the wire a method travels as its number: its place in METHODS (the same on both ends, since
+ * peers of another PROTOCOL_VERSION are refused). A number costs no string to decode, hash and
+ * look up on every message.
+ */
+export const METHOD_NAMES = Object.freeze(Object.keys(METHODS)) as readonly MethodName[];
+const METHOD_CODES = new Map<string, number>(METHOD_NAMES.map((n, i) => [n, i]));
+/** The wire number of a method (-1 for a name that is not one, which any peer refuses). */
+export function methodCode(m: MethodName): number { return METHOD_CODES.get(m) ?? -1; }

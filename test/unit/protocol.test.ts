@@ -6,6 +6,7 @@ import { FrameDecoder, frameHeader } from "../../src/protocol/frame.ts";
 import { connect, listen, localSocketName, type Connection } from "../../src/protocol/connection.ts";
 import { AuthError, ProtocolError, VersionMismatchError } from "../../src/common/errors.ts";
 import { obj, str, int, arr, opt, validate } from "../../src/protocol/schema.ts";
+import { METHOD_NAMES, methodCode } from "../../src/protocol/messages.ts";
 
 const packr = new Packr({ useRecords: false });
 const frame = (v: unknown): Buffer => { const b = packr.pack(v); return Buffer.concat([frameHeader(b.length), b]); };
@@ -93,6 +94,18 @@ test("a malformed request is answered with ProtocolError and the server keeps se
   // Bypass the typed API to send a request whose payload violates the schema.
   const bad = c.request("gcs.KvGet", { ns: 5 } as unknown as { ns: string; key: string });
   await assert.rejects(bad, (e: unknown) => e instanceof ProtocolError && /gcs\.KvGet\.ns: expected string/.test(e.message));
+  assert.deepEqual(await c.request("gcs.Ping", {}), { time: 42 });
+});
+
+test("methods travel as numbers; an unknown one is answered with ProtocolError and the server keeps serving", async (t) => {
+  const { s } = await server();
+  t.after(() => s.close());
+  const c = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "t1" });
+  t.after(() => c.close());
+  assert.equal(METHOD_NAMES[methodCode("gcs.Ping")], "gcs.Ping");
+  assert.equal(new Set(METHOD_NAMES.map(methodCode)).size, METHOD_NAMES.length);
+  await assert.rejects(c.request("gcs.NoSuchMethod" as "gcs.Ping", {}),
+    (e: unknown) => e instanceof ProtocolError && /unknown method number -1/.test(e.message));
   assert.deepEqual(await c.request("gcs.Ping", {}), { time: 42 });
 });
 
