@@ -127,8 +127,7 @@ export class CoreWorker implements Runtime {
     this.refs = new ReferenceCounter({
       self: () => this.address,
       connect: (a) => this.connectTo(a),
-      onFree: (id) => this.free(id),
-      isPending: (id) => this.memory.isPending(id),
+      freeIfDone: (id) => this.freeIfDone(id),
     });
     setRefHooks({
       onSerialize: (ref) => this.refs.onSerialize(ref),
@@ -279,9 +278,10 @@ export class CoreWorker implements Runtime {
     return this.refs.ownedRef<T>(id);
   }
 
-  private free(id: string): void {
-    const v = this.memory.get(id);
-    this.memory.delete(id);
+  /** Drop an object nothing holds, unless its task has not finished yet (see ReferenceCounter). */
+  private freeIfDone(id: string): boolean {
+    const v = this.memory.take(id);
+    if (v === "pending") return false;
     if (v?.node) {
       // Frees found by one collection go out together, right after it: a dropped large object
       // frees its store space (and its file for reuse) before the next put asks for room.
@@ -291,6 +291,7 @@ export class CoreWorker implements Runtime {
         setImmediate(() => this.flushFrees());
       }
     }
+    return true;
   }
 
   private flushFrees(): void {
@@ -492,7 +493,7 @@ export class CoreWorker implements Runtime {
     const { specs, keep, pending } = this.buildArgs(args);
     const template = this.taskTemplate(d, o);
     const spec: TaskSpec = { ...template, taskId, args: specs };
-    const refs = this.expectReturns(spec);
+    const refs = this.expectReturns(spec, o.taskId === undefined);
     const entry: TaskEntry = { spec, keepAlive: keep, template };
     this.taskEvents.submitted(spec);
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
@@ -549,16 +550,24 @@ export class CoreWorker implements Runtime {
   }
   private actorTemplates = new WeakMap<FunctionDescriptorWire, Map<string, TaskSpec>>();
 
-  private expectReturns(spec: TaskSpec): ObjectRef[] {
+  /** Declare a task's results; `fresh`: its id was just made here, so they cannot exist yet. */
+  private expectReturns(spec: TaskSpec, fresh: boolean): ObjectRef[] {
     if (spec.numReturns < 0) {
       this.streams.set(spec.taskId, { items: [], total: undefined, error: undefined, waiters: [] });
       return [];
     }
     const ids = returnIdsOf(spec);
     const refs = new Array<ObjectRef>(ids.length);
+    // A new task's return ids are new: no lookups before the inserts. (A remote client's chosen
+    // id might be a resubmission: that one takes the careful path.)
     for (let i = 0; i < ids.length; i++) {
-      this.memory.expect(ids[i]!);
-      refs[i] = this.refs.ownedRef(ids[i]!);
+      if (fresh) {
+        this.memory.expectNew(ids[i]!);
+        refs[i] = this.refs.firstOwnedRef(ids[i]!);
+      } else {
+        this.memory.expect(ids[i]!);
+        refs[i] = this.refs.ownedRef(ids[i]!);
+      }
     }
     return refs;
   }
@@ -650,7 +659,7 @@ export class CoreWorker implements Runtime {
     const { specs, keep, pending } = this.buildArgs(args);
     const template = this.actorTemplate(actorId, fn, method, o.numReturns, o.name);
     const spec: TaskSpec = { ...template, taskId, args: specs };
-    const refs = this.expectReturns(spec);
+    const refs = this.expectReturns(spec, o.taskId === undefined);
     const entry: TaskEntry = { spec, keepAlive: keep, template };
     this.taskEvents.submitted(spec);
     const prev = this.actorChains.get(actorId);

@@ -29,6 +29,11 @@ export class MemoryStore {
     if (!this.slots.has(id)) this.slots.set(id, PENDING);
   }
 
+  /** `expect` for an id that cannot be known yet (a task just made): one insert, no lookup. */
+  expectNew(id: string): void {
+    this.slots.set(id, PENDING);
+  }
+
   put(v: ReturnValue): void {
     const prev = this.slots.get(v.id);
     this.slots.set(v.id, v);
@@ -37,7 +42,11 @@ export class MemoryStore {
   }
 
   private addWaiter(id: string, w: Waiter): void {
-    const s = this.slots.get(id);
+    this.addWaiterTo(id, this.slots.get(id), w);
+  }
+
+  /** Add a waiter to a slot that is not ready (`s`: what the table holds for `id` now). */
+  private addWaiterTo(id: string, s: Slot | undefined, w: Waiter): void {
     if (typeof s === "function") this.slots.set(id, [s, w]);
     else if (s !== undefined && s !== PENDING && Array.isArray(s)) (s as Waiter[]).push(w);
     else this.slots.set(id, w);
@@ -64,11 +73,23 @@ export class MemoryStore {
   onReady(id: string, cb: (v: ReturnValue) => void): void {
     const r = this.slots.get(id);
     if (isReady(r)) { cb(r); return; }
-    this.addWaiter(id, cb);
+    this.addWaiterTo(id, r, cb);
   }
 
   delete(id: string): void {
     this.slots.delete(id);
+  }
+
+  /**
+   * Remove a ready object and return it (undefined if unknown); a pending one stays, and the
+   * answer is "pending".
+   */
+  take(id: string): ReturnValue | undefined | "pending" {
+    const s = this.slots.get(id);
+    if (s === undefined) return undefined;
+    if (!isReady(s)) return "pending";
+    this.slots.delete(id);
+    return s;
   }
 
   get size(): number { return this.slots.size; }

@@ -25,10 +25,11 @@ import { ObjectRef } from "./object_ref.ts";
 export interface RefCounterDeps {
   self(): Address;
   connect(addr: Address): Promise<Connection>;
-  /** The object is unreachable: drop it. */
-  onFree(id: string): void;
-  /** Is the object still being produced (its task not finished)? */
-  isPending(id: string): boolean;
+  /**
+   * Nothing holds the object any more: drop it, unless it is still being produced (its task not
+   * finished; it is dropped when it arrives unheld). Returns whether it was dropped.
+   */
+  freeIfDone(id: string): boolean;
 }
 
 export class ReferenceCounter {
@@ -58,23 +59,33 @@ export class ReferenceCounter {
     return r;
   }
 
+  /** The first ref to an object just made (a task's return): nothing to look up first. */
+  firstOwnedRef<T>(id: string): ObjectRef<T> {
+    const r = new ObjectRef<T>(id, this.deps.self());
+    this.local.set(id, 1);
+    this.ownedRegistry.register(r, id);
+    return r;
+  }
+
   private decLocal(id: string): void {
     const n = (this.local.get(id) ?? 1) - 1;
     if (n > 0) this.local.set(id, n);
     else { this.local.delete(id); this.maybeFree(id); }
   }
 
-  /** Is anything still holding this owned object? */
+  /**
+   * Is anything still holding this owned object? (Every task's result asks this, and every
+   * collected ref: the empty tables are skipped, each lookup in a large table is a cache miss.)
+   */
   held(id: string): boolean {
-    return this.local.has(id) || this.pinned.has(id) || (this.borrowers.get(id) ?? 0) > 0;
+    return this.local.has(id) || (this.pinned.size > 0 && this.pinned.has(id)) ||
+      (this.borrowers.size > 0 && (this.borrowers.get(id) ?? 0) > 0);
   }
 
   maybeFree(id: string): void {
-    if (this.held(id) || this.deps.isPending(id)) return;
-    const inner = this.containedBy.get(id);
-    this.containedBy.delete(id);
-    void inner; // dropping the array lets the inner refs be collected
-    this.deps.onFree(id);
+    if (this.held(id) || !this.deps.freeIfDone(id)) return;
+    // Dropping the array of refs it contains lets those be collected.
+    if (this.containedBy.size > 0) this.containedBy.delete(id);
   }
 
   /** A ref was serialized in this process (hook from the serializer). */

@@ -150,7 +150,8 @@ export class TaskEventBuffer {
    */
   completed(spec: TaskSpec, returns: ReturnValue[] | undefined): void {
     if (this.interval <= 0) return;
-    const s = this.submittedTasks.get(spec.taskId);
+    // Under a flood of tasks most were never recorded (the budget): skip the lookup when none is.
+    const s = this.submittedTasks.size > 0 ? this.submittedTasks.get(spec.taskId) : undefined;
     if (s) this.submittedTasks.delete(spec.taskId);
     const err = returns?.[0]?.err;
     // Failures no worker reports (a crash, a failed dependency) count here; a cancellation is

@@ -30,3 +30,19 @@ test("memory store: pending objects, one or many waiters, ready values", async (
   assert.equal(m.knows("a"), false);
   assert.equal(m.size, 1);
 });
+
+test("memory store: take() removes ready objects only; expectNew() declares without a lookup", () => {
+  const m = new MemoryStore();
+  assert.equal(m.take("x"), undefined);
+  m.expectNew("x");
+  assert.equal(m.take("x"), "pending");
+  assert.equal(m.isPending("x"), true, "a pending object stays");
+  const seen: number[] = [];
+  m.onReady("x", (v) => seen.push(v.v![0]!));
+  m.put({ id: "x", v: Buffer.from([7]) });
+  assert.deepEqual(seen, [7]);
+  const taken = m.take("x");
+  assert.ok(taken !== undefined && taken !== "pending");
+  assert.deepEqual([...taken.v!], [7]);
+  assert.equal(m.knows("x"), false);
+});
