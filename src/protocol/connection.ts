@@ -390,6 +390,13 @@ export interface ServerOptions {
    * name (see `localSocketName`), with the same handshake. Ignored where unavailable.
    */
   localName?: string;
+  /**
+   * Read accepted connections into slabs (as client connections do): cheaper per message, but a
+   * value decoded from a frame is a view that keeps its 64 KiB slab alive. For a server whose
+   * messages are short-lived (a core worker's task channel); not for one that stores what it
+   * receives (the GCS tables), where Node's per-read buffers keep the retained bytes small.
+   */
+  slabReads?: boolean;
   /** Called for every authenticated connection. */
   onConnection(conn: Connection): void;
   /** Called when a client fails to authenticate (for logging on the server). */
@@ -403,6 +410,7 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
   const expected = tokenDigest(opts.token);
   const handle = (socket: net.Socket): void => {
     const conn = new Connection(socket, false);
+    if (!(socket instanceof tls.TLSSocket)) startAccepted(socket, conn, opts.slabReads === true);
     let authed = false;
     const timer = setTimeout(() => {
       if (!authed) {
@@ -455,7 +463,7 @@ export async function listen(opts: ServerOptions): Promise<RpcServer> {
   const t = opts.tls ?? tlsFromConfig();
   const server = t
     ? tls.createServer({ cert: t.cert, key: t.key, ca: t.ca }, handle)
-    : net.createServer(handle);
+    : net.createServer({ pauseOnConnect: true }, handle); // reading starts in startAccepted
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => { server.off("error", reject); resolve(); });
@@ -497,7 +505,7 @@ function localSocketsEnabled(): boolean {
 
 /** Listen on an abstract socket; a name already taken (or any failure) just means no local socket. */
 function listenLocal(name: string, handle: (s: net.Socket) => void): Promise<net.Server | undefined> {
-  const server = net.createServer(handle);
+  const server = net.createServer({ pauseOnConnect: true }, handle);
   return new Promise((resolve) => {
     server.once("error", () => resolve(undefined));
     server.listen({ path: `\0${name}` }, () => {
@@ -569,6 +577,45 @@ class ReadSlab {
     },
   };
 }
+
+/**
+ * Node gives `onread` (reads into a caller's buffer) to sockets it connects, not to those a
+ * server accepts. It keeps a socket's onread state under symbols it does not export; they are
+ * found once, by name, on a socket made with `onread`. An accepted socket (created paused) gets
+ * the same state, so its connection reads into a ReadSlab as a client's does. Where a Node
+ * version names them otherwise, accepted sockets keep Node's stream reads (slower, the same bytes).
+ */
+const onreadState = ((): { kBuffer: symbol; kBufferCb: symbol; kBufferGen: symbol } | undefined => {
+  const probe = new net.Socket({ onread: { buffer: () => Buffer.allocUnsafe(1), callback: () => true } });
+  const syms = Object.getOwnPropertySymbols(probe);
+  const find = (name: string): symbol | undefined => {
+    const found = syms.filter((x) => x.description === name);
+    return found.length === 1 ? found[0] : undefined;
+  };
+  const kBuffer = find("kBuffer"), kBufferCb = find("kBufferCb"), kBufferGen = find("kBufferGen");
+  probe.destroy();
+  return kBuffer && kBufferCb && kBufferGen ? { kBuffer, kBufferCb, kBufferGen } : undefined;
+})();
+
+/** Start reading an accepted (paused) socket: into a slab for `conn` if asked and possible, else with Node's stream reads. */
+function startAccepted(socket: net.Socket, conn: Connection, slabs: boolean): void {
+  const h = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
+  if (slabs && onreadState && h && typeof h.useUserBuffer === "function") {
+    const slab = new ReadSlab();
+    slab.conn = conn;
+    const first = slab.onread.buffer();
+    const st = socket as unknown as Record<symbol, unknown>;
+    st[onreadState.kBuffer] = first;
+    st[onreadState.kBufferGen] = slab.onread.buffer;
+    st[onreadState.kBufferCb] = slab.onread.callback;
+    h.useUserBuffer(first);
+    conn.userBuffer = true;
+  }
+  socket.resume();
+}
+
+/** Whether accepted sockets read into slabs on this Node (tests check it does on the supported one). */
+export const acceptedSocketsUseSlabs = onreadState !== undefined;
 
 function connectOnce(opts: ConnectOptions, localName?: string): Promise<Connection> {
   return new Promise<Connection>((resolve, reject) => {

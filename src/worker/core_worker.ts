@@ -176,7 +176,7 @@ export class CoreWorker implements Runtime {
     let last: unknown;
     for (const port of candidates) {
       try {
-        return await listen({ host, port, token: this.opts.token, onConnection: (c) => this.accept(c),
+        return await listen({ host, port, token: this.opts.token, onConnection: (c) => this.accept(c), slabReads: true,
           localName: localSocketName(this.opts.token, this.opts.nodeId, this.opts.workerId) });
       } catch (e) {
         last = e;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Packr } from "msgpackr";
 import { FrameDecoder, frameHeader } from "../../src/protocol/frame.ts";
-import { connect, listen, localSocketName, type Connection } from "../../src/protocol/connection.ts";
+import { acceptedSocketsUseSlabs, connect, listen, localSocketName, type Connection } from "../../src/protocol/connection.ts";
 import { AuthError, ProtocolError, VersionMismatchError } from "../../src/common/errors.ts";
 import { obj, str, int, arr, opt, validate } from "../../src/protocol/schema.ts";
 import { METHOD_NAMES, methodCode } from "../../src/protocol/messages.ts";
@@ -51,11 +51,11 @@ test("schema validation names the offending path", () => {
   assert.throws(() => validate(S, { a: 3, b: [] }, "m"), /m\.a: expected string/);
 });
 
-async function server(token = "secret", localName?: string) {
+async function server(token = "secret", localName?: string, slabReads?: boolean) {
   const conns: Connection[] = [];
   const failures: string[] = [];
   const s = await listen({
-    host: "127.0.0.1", port: 0, token, localName,
+    host: "127.0.0.1", port: 0, token, localName, slabReads,
     onConnection: (c) => {
       conns.push(c);
       c.onRequest = (method, payload) => {
@@ -95,6 +95,21 @@ test("a malformed request is answered with ProtocolError and the server keeps se
   const bad = c.request("gcs.KvGet", { ns: 5 } as unknown as { ns: string; key: string });
   await assert.rejects(bad, (e: unknown) => e instanceof ProtocolError && /gcs\.KvGet\.ns: expected string/.test(e.message));
   assert.deepEqual(await c.request("gcs.Ping", {}), { time: 42 });
+});
+
+test("accepted connections read into slabs when asked (else Node's reads); values larger than a slab arrive whole", async (t) => {
+  assert.equal(acceptedSocketsUseSlabs, true, "this Node names its onread state as expected");
+  for (const slabReads of [true, false]) {
+    const { s, conns } = await server("secret", undefined, slabReads);
+    t.after(() => s.close());
+    const c = await connect({ host: "127.0.0.1", port: s.port, token: "secret", role: "test", id: "slab" });
+    t.after(() => c.close());
+    assert.equal(conns.at(-1)!.userBuffer, slabReads);
+    // Requests of every size up to several slabs (64 KiB), all in flight: each reply echoes its key.
+    const keys = [1, 100, 16 * 1024, 64 * 1024 - 7, 64 * 1024 + 9, 200 * 1024, 3].map((n, i) => `${i}:${"k".repeat(n)}`);
+    const replies = await Promise.all(keys.map((key) => c.request("gcs.KvGet", { ns: "n", key })));
+    replies.forEach((r, i) => assert.equal(Buffer.from(r.value!).toString(), keys[i]));
+  }
 });
 
 test("methods travel as numbers; an unknown one is answered with ProtocolError and the server keeps serving", async (t) => {
