@@ -99,7 +99,11 @@ function unpackBinary(b: Uint8Array): unknown {
     if (!buf) throw new SerializationError("out-of-band buffer missing");
     return viewOf(kind, buf);
   }
-  return viewOf(kind, b.subarray(2));
+  // In-band bytes are copied: a view would alias the stored encoding (a caller changing what one
+  // get() returned would change what the next get() returns) and would keep alive whatever the
+  // encoding is a view of (a 64 KiB socket read slab, a msgpack target).
+  const own = Uint8Array.prototype.slice.call(b, 2);
+  return viewOf(kind, own);
 }
 
 let registered = false;
@@ -141,13 +145,37 @@ const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: f
 const mapCtorDesc = Object.getOwnPropertyDescriptor(Map.prototype, "constructor")!;
 class HiddenMapCtor {}
 
+/** Bigger than this, msgpackr's output buffer is swapped for a fresh small one after a pack. */
+const TARGET_KEEP_BYTES = 64 * 1024;
+const TARGET_BYTES = 8192;
+
+/**
+ * msgpackr packs into one output buffer, returns views into it, and grows it to 4× the largest
+ * value packed so far (keeping that size for every later buffer). Left alone, one 10 MB value
+ * would make every later small value a view into a 40 MB buffer, kept alive as long as the
+ * value is. After a large pack the next packs get a small buffer again.
+ */
+function packed(body: Buffer): Buffer {
+  if (body.buffer.byteLength > TARGET_KEEP_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(TARGET_BYTES));
+  return body;
+}
+
+/**
+ * `b`, or a copy of it when it is less than half of the buffer it is a view of (a socket read
+ * slab, a msgpack output buffer, Node's 64 KiB Buffer pool), which holding it would keep alive.
+ * For bytes kept for long, such as a value in the owner's memory store.
+ */
+export function detached(b: Uint8Array): Uint8Array {
+  return b.byteLength * 2 >= b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
 function pack(v: unknown): Buffer {
   register();
   // A primitive holds no Map: skip redefining Map.prototype.constructor (a prototype change
   // that costs more than packing a number, and resets the inline caches of code using Maps).
   if (typeof v !== "object" || v === null) {
     try {
-      return packr.pack(v);
+      return packed(packr.pack(v));
     } catch (e) {
       if (e instanceof SerializationError) throw e;
       throw new SerializationError(`cannot serialize value: ${(e as Error).message}`);
@@ -155,7 +183,7 @@ function pack(v: unknown): Buffer {
   }
   Object.defineProperty(Map.prototype, "constructor", { ...mapCtorDesc, value: HiddenMapCtor });
   try {
-    return packr.pack(v);
+    return packed(packr.pack(v));
   } catch (e) {
     if (e instanceof SerializationError) throw e;
     throw new SerializationError(`cannot serialize value: ${(e as Error).message}; ` +

@@ -14,6 +14,7 @@ const sumEvery = ray.remote((a: Float64Array, step: number) => { let s = 0; for 
 const checksum = ray.remote((a: Uint8Array) => { let s = 0; for (let i = 0; i < a.length; i += 4096) s = (s + a[i]!) % 1_000_003; return [a.length, s] as const; });
 const makeBig = ray.remote((n: number) => new Float64Array(n).fill(2));
 const noop = ray.remote((i: number) => i);
+const smallBuffer = ray.remote((i: number) => Buffer.from([i % 256, 1, 2, 3]));
 class Keeper {
   held: ray.ObjectRef<Float64Array> | undefined;
   keep(box: { ref: ray.ObjectRef<Float64Array> }): boolean { this.held = box.ref; return true; }
@@ -122,4 +123,36 @@ test("100k tasks complete", async () => {
   const vals = await ray.get(refs);
   assert.equal(vals.length, n);
   assert.equal(vals.reduce((a, b) => a + b, 0), (n * (n - 1)) / 2);
+});
+
+test("a value get() returns is the caller's own: changing it changes neither the object nor the next get()", async () => {
+  const ref = await ray.put({ b: Buffer.from([1, 2, 3]), f: new Float64Array([0.5, 1.5]) });
+  const first = await ray.get(ref);
+  first.b[0] = 99; first.f[0] = 99;
+  const again = await ray.get(ref);
+  assert.deepEqual([...again.b], [1, 2, 3]);
+  assert.deepEqual([...again.f], [0.5, 1.5]);
+  const fromTask = await ray.get(smallBuffer.remote(7));
+  assert.deepEqual([...fromTask], [7, 1, 2, 3]);
+  assert.equal(fromTask.buffer.byteLength, 4, "a small result does not hold the socket buffer it arrived in");
+});
+
+test("small results the driver keeps hold only their own bytes, not the read buffers they arrived in", async () => {
+  const refs = await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+    const r = smallBuffer.remote(i);
+    await ray.wait([r], { numReturns: 1 });
+    return r;
+  }));
+  const memory = (coreWorker() as unknown as { memory: { get(id: string): { v?: Uint8Array } | undefined } }).memory;
+  const buffers = new Set<ArrayBufferLike>();
+  let kept = 0;
+  for (const r of refs) {
+    const v = memory.get(r.id)?.v;
+    assert.ok(v, `result ${r.id} is in the memory store inline`);
+    kept += v.buffer.byteLength;
+    buffers.add(v.buffer);
+  }
+  assert.equal(buffers.size, refs.length, "each result has a buffer of its own");
+  assert.ok(kept < refs.length * 64, `300 results of a few bytes keep ${kept} bytes of buffers`);
+  assert.deepEqual([...(await ray.get(refs[5]!))], [5, 1, 2, 3]);
 });
