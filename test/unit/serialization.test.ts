@@ -44,8 +44,13 @@ test("detached() copies a small view of a large buffer and leaves everything els
   const small = slab.subarray(100, 110);
   const copy = detached(small);
   assert.notEqual(copy.buffer, slab.buffer);
-  assert.equal(copy.buffer.byteLength, 10);
+  assert.ok(copy.buffer.byteLength <= 8192, "a small copy shares at most an 8 KiB chunk");
   assert.deepEqual(Buffer.from(copy), Buffer.from(small));
+  const next = detached(slab.subarray(200, 210));
+  copy.fill(1);
+  assert.deepEqual([...next], Array(10).fill(5), "copies sharing a chunk do not overlap");
+  const larger = detached(slab.subarray(0, 4000));
+  assert.equal(larger.buffer.byteLength, 4000, "a larger copy gets a buffer of its own");
   const most = slab.subarray(0, 40 * 1024);
   assert.equal(detached(most), most, "a view of most of its buffer is kept as is");
   const own = Buffer.from(new ArrayBuffer(12));
