@@ -22,6 +22,8 @@ export interface ShmMapper {
    * the fallback writes with pwrite.
    */
   writeFile(path: string, size: number, parts: [offset: number, data: ArrayBufferView][]): void;
+  /** Bytes of writable mappings kept for rewriting recycled files (0 without the addon). */
+  cachedWriteBytes(): number;
 }
 
 interface Native {
@@ -38,15 +40,28 @@ interface Native {
  * renames; used only when the file at the path still has exactly the mapped size. A cached
  * mapping is only ever written when the store hands this process that file for a new object,
  * at which point no one else uses it.
+ *
+ * A mapping keeps its file's pages even after the store deletes the file (an object a reader
+ * mapped is never recycled; the pool gives files up under pressure), and the store no longer
+ * counts them. So each cached mapping keeps a descriptor of its file, and mappings whose file
+ * is gone (no links left) are dropped before every write and every
+ * `object_write_map_check_ms` while any are cached.
  */
+interface CachedMap { ab: ArrayBuffer; fd: number }
+
 class WriteMapCache {
-  private maps = new Map<string, ArrayBuffer>();
+  private maps = new Map<string, CachedMap>();
   private bytes = 0;
   private native: Native;
+  private timer: NodeJS.Timeout | undefined;
   constructor(native: Native) { this.native = native; }
+
+  /** Bytes of mappings held now (tests, diagnostics). */
+  get cachedBytes(): number { return this.bytes; }
 
   write(p: string, size: number, parts: [number, ArrayBufferView][]): void {
     checkParts(size, parts);
+    this.dropDeleted();
     const budget = config("object_write_map_cache_bytes");
     let key: string | undefined;
     let ab: ArrayBuffer | undefined;
@@ -54,34 +69,58 @@ class WriteMapCache {
       const st = fs.statSync(p, { throwIfNoEntry: false });
       if (st) {
         key = `${st.dev}:${st.ino}`;
-        ab = this.maps.get(key);
+        ab = this.maps.get(key)?.ab;
         if (ab && (ab.byteLength !== size || st.size !== size)) { this.drop(key); ab = undefined; }
       }
     }
     if (!ab) {
       if (size > budget) { this.native.writeFile(p, size, parts); return; }
       ab = this.native.mapFileWritable(p, size, true);
-      const st = fs.statSync(p);
+      let fd: number;
+      try { fd = fs.openSync(p, fs.constants.O_RDONLY); } catch (e) { this.native.unmap(ab); throw e; }
+      const st = fs.fstatSync(fd);
       key = `${st.dev}:${st.ino}`;
-      this.maps.set(key, ab);
+      this.maps.set(key, { ab, fd });
       this.bytes += size;
       for (const [k, m] of this.maps) {
         if (this.bytes <= budget || k === key) break;
         this.drop(k, m);
       }
+      this.armCheck();
     } else {
+      const m = this.maps.get(key!)!;
       this.maps.delete(key!); // most recently used goes last
-      this.maps.set(key!, ab);
+      this.maps.set(key!, m);
     }
     const dst = new Uint8Array(ab);
     for (const [offset, data] of parts) dst.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
   }
 
-  private drop(key: string, ab = this.maps.get(key)): void {
-    if (!ab) return;
+  /** Unmap every cached mapping whose file has been deleted. */
+  dropDeleted(): void {
+    for (const [k, m] of this.maps) {
+      let gone: boolean;
+      try { gone = fs.fstatSync(m.fd).nlink === 0; } catch { gone = true; }
+      if (gone) this.drop(k, m);
+    }
+  }
+
+  private armCheck(): void {
+    if (this.timer || this.maps.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.dropDeleted();
+      this.armCheck();
+    }, config("object_write_map_check_ms"));
+    this.timer.unref();
+  }
+
+  private drop(key: string, m = this.maps.get(key)): void {
+    if (!m) return;
     this.maps.delete(key);
-    this.bytes -= ab.byteLength;
-    this.native.unmap(ab);
+    this.bytes -= m.ab.byteLength;
+    this.native.unmap(m.ab);
+    try { fs.closeSync(m.fd); } catch { /* already closed */ }
   }
 }
 
@@ -127,7 +166,8 @@ export function shmMapper(): ShmMapper {
   const cache = native && new WriteMapCache(native);
   mapper = native && cache
     ? { zeroCopy: true, mapFile: (p) => native.mapFile(p), mapFileWritable: (p, n) => native.mapFileWritable(p, n),
-      writeFile: (p, n, parts) => n >= BULK_WRITE_BYTES ? cache.write(p, n, parts) : writeWithSyscalls(p, n, parts) }
+      writeFile: (p, n, parts) => n >= BULK_WRITE_BYTES ? cache.write(p, n, parts) : writeWithSyscalls(p, n, parts),
+      cachedWriteBytes: () => cache.cachedBytes }
     : {
       zeroCopy: false,
       mapFile: (p) => {
@@ -137,6 +177,7 @@ export function shmMapper(): ShmMapper {
       },
       mapFileWritable: () => null,
       writeFile: writeWithSyscalls,
+      cachedWriteBytes: () => 0,
     };
   return mapper;
 }

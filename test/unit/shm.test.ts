@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { shmMapper } from "../../src/object_store/shm.ts";
-import { setConfig } from "../../src/common/config.ts";
+import { TUNABLES, setConfig } from "../../src/common/config.ts";
 
 const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "shm-test-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -124,6 +124,50 @@ test("writeFile without a cached mapping (one map, copy, unmap) writes the same 
     assert.deepEqual(new Float64Array(got.buffer, got.byteOffset + (1 << 20), a.length), a);
     assert.throws(() => m.writeFile(p, 2 << 20, [[(2 << 20) - 2, new Uint8Array(4)]]), RangeError);
   } finally {
-    setConfig("object_write_map_cache_bytes", 2 ** 30);
+    setConfig("object_write_map_cache_bytes", TUNABLES.object_write_map_cache_bytes.default);
   }
+});
+
+async function settle(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Mappings of `p` this process still has after the file was deleted (from /proc/self/maps). */
+function deletedMappingsOf(p: string): number {
+  return fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith(`${p} (deleted)`)).length;
+}
+
+test("a cached writable mapping of a file the store deleted is dropped, so it does not keep the file's memory", async (t) => {
+  const m = shmMapper();
+  if (!m.zeroCopy) { t.skip("native addon not built"); return; }
+  const size = 4 << 20;
+  const a = path.join(dir, "gone-a"), b = path.join(dir, "gone-b"), c = path.join(dir, "gone-c");
+  const before = m.cachedWriteBytes();
+  m.writeFile(a, size, [[0, new Uint8Array(size).fill(1)]]);
+  assert.equal(m.cachedWriteBytes(), before + size, "the mapping is kept for the next write of this file");
+  fs.rmSync(a);
+  assert.equal(deletedMappingsOf(a), 1, "deleted, its file is still mapped");
+  // The next write drops it first (the unmap itself runs once the detached buffer is finalized, a tick later).
+  m.writeFile(b, size, [[0, new Uint8Array(16).fill(2)]]);
+  assert.equal(m.cachedWriteBytes(), before + size);
+  await settle(() => deletedMappingsOf(a) === 0, 500);
+  assert.equal(deletedMappingsOf(a), 0);
+  // With no further write, the periodic check drops it.
+  fs.rmSync(b);
+  await settle(() => deletedMappingsOf(b) === 0, 3 * TUNABLES.object_write_map_check_ms.default + 2000);
+  assert.equal(deletedMappingsOf(b), 0, "the check unmapped the deleted file");
+  assert.equal(m.cachedWriteBytes(), before);
+  // A renamed file (the store's pool) is not deleted: its mapping stays and is used again.
+  m.writeFile(c, size, [[0, new Uint8Array(16).fill(3)]]);
+  const pooled = path.join(dir, ".free-test");
+  fs.renameSync(c, pooled);
+  m.writeFile(pooled, size, [[0, new Uint8Array(16).fill(4)]]);
+  assert.equal(m.cachedWriteBytes(), before + size, "one mapping, reused through the rename");
+  assert.equal(fs.readFileSync(pooled)[0], 4);
+  fs.rmSync(pooled);
+  m.writeFile(path.join(dir, "gone-d"), 2 << 20, [[0, new Uint8Array(1)]]); // drops the pooled one's mapping
+  assert.equal(m.cachedWriteBytes(), before + (2 << 20));
+  await settle(() => deletedMappingsOf(pooled) === 0, 500);
+  assert.equal(deletedMappingsOf(pooled), 0);
 });
