@@ -128,6 +128,7 @@ export class CoreWorker implements Runtime {
       self: () => this.address,
       connect: (a) => this.connectTo(a),
       freeIfDone: (id) => this.freeIfDone(id),
+      local: this.memory, // local ref counts share the memory store's entries
     });
     setRefHooks({
       onSerialize: (ref) => this.refs.onSerialize(ref),
@@ -562,8 +563,8 @@ export class CoreWorker implements Runtime {
     // id might be a resubmission: that one takes the careful path.)
     for (let i = 0; i < ids.length; i++) {
       if (fresh) {
-        this.memory.expectNew(ids[i]!);
-        refs[i] = this.refs.firstOwnedRef(ids[i]!);
+        this.memory.expectNew(ids[i]!, 1); // counts the ref made next: one table entry, no lookup
+        refs[i] = this.refs.firstOwnedRef(ids[i]!, true);
       } else {
         this.memory.expect(ids[i]!);
         refs[i] = this.refs.ownedRef(ids[i]!);
@@ -587,9 +588,8 @@ export class CoreWorker implements Runtime {
     for (const r of returns) {
       // An inline result is a view into the socket's read slab: kept, it would keep the slab.
       if (r.v) r.v = detached(r.v);
-      this.memory.put(r);
       // Nobody holds a ref any more: drop the result right away.
-      if (!this.refs.held(r.id)) this.refs.maybeFree(r.id);
+      if (this.memory.put(r) === 0) this.refs.freeUnreferenced(r.id);
     }
   }
 

@@ -22,8 +22,33 @@ import type { Connection } from "../protocol/connection.ts";
 import type { Address } from "../protocol/messages.ts";
 import { ObjectRef } from "./object_ref.ts";
 
+/**
+ * Counts of live local ObjectRefs per owned object. The core worker passes its MemoryStore, so a
+ * result's state and its count share one table entry; tests use the Map-based default.
+ */
+export interface LocalRefs {
+  addRef(id: string): void;
+  /** One ref fewer; returns how many are left. */
+  dropRef(id: string): number;
+  hasRefs(id: string): boolean;
+}
+
+/** LocalRefs in a Map of its own. */
+export class MapLocalRefs implements LocalRefs {
+  private counts = new Map<string, number>();
+  addRef(id: string): void { this.counts.set(id, (this.counts.get(id) ?? 0) + 1); }
+  dropRef(id: string): number {
+    const n = (this.counts.get(id) ?? 1) - 1;
+    if (n > 0) this.counts.set(id, n); else this.counts.delete(id);
+    return Math.max(n, 0);
+  }
+  hasRefs(id: string): boolean { return this.counts.has(id); }
+}
+
 export interface RefCounterDeps {
   self(): Address;
+  /** Where local ref counts live (default: a Map of the counter's own). */
+  local?: LocalRefs;
   connect(addr: Address): Promise<Connection>;
   /**
    * Nothing holds the object any more: drop it, unless it is still being produced (its task not
@@ -33,7 +58,7 @@ export interface RefCounterDeps {
 }
 
 export class ReferenceCounter {
-  private local = new Map<string, number>();
+  private local: LocalRefs;
   private pinned = new Set<string>();
   private containedBy = new Map<string, ObjectRef[]>();
   private borrowers = new Map<string, number>();
@@ -48,29 +73,30 @@ export class ReferenceCounter {
   /** What encoding is in progress: arguments keep refs via the task, puts via the container. */
   mode: "return" | "arg" | "put" = "return";
 
-  constructor(deps: RefCounterDeps) { this.deps = deps; }
+  constructor(deps: RefCounterDeps) { this.deps = deps; this.local = deps.local ?? new MapLocalRefs(); }
 
   // ----- owner side -----
 
   ownedRef<T>(id: string): ObjectRef<T> {
     const r = new ObjectRef<T>(id, this.deps.self());
-    this.local.set(id, (this.local.get(id) ?? 0) + 1);
+    this.local.addRef(id);
     this.ownedRegistry.register(r, id);
     return r;
   }
 
-  /** The first ref to an object just made (a task's return): nothing to look up first. */
-  firstOwnedRef<T>(id: string): ObjectRef<T> {
+  /**
+   * The first ref to an object just made (a task's return). `counted`: the caller has already
+   * counted it in the local table (`MemoryStore.expectNew(id, 1)`), so nothing is looked up.
+   */
+  firstOwnedRef<T>(id: string, counted = false): ObjectRef<T> {
     const r = new ObjectRef<T>(id, this.deps.self());
-    this.local.set(id, 1);
+    if (!counted) this.local.addRef(id);
     this.ownedRegistry.register(r, id);
     return r;
   }
 
   private decLocal(id: string): void {
-    const n = (this.local.get(id) ?? 1) - 1;
-    if (n > 0) this.local.set(id, n);
-    else { this.local.delete(id); this.maybeFree(id); }
+    if (this.local.dropRef(id) === 0) this.freeUnreferenced(id);
   }
 
   /**
@@ -78,12 +104,22 @@ export class ReferenceCounter {
    * collected ref: the empty tables are skipped, each lookup in a large table is a cache miss.)
    */
   held(id: string): boolean {
-    return this.local.has(id) || (this.pinned.size > 0 && this.pinned.has(id)) ||
+    return this.local.hasRefs(id) || this.heldOtherwise(id);
+  }
+
+  /** Held by something other than a local ref: a pin or a borrower. */
+  private heldOtherwise(id: string): boolean {
+    return (this.pinned.size > 0 && this.pinned.has(id)) ||
       (this.borrowers.size > 0 && (this.borrowers.get(id) ?? 0) > 0);
   }
 
   maybeFree(id: string): void {
-    if (this.held(id) || !this.deps.freeIfDone(id)) return;
+    if (!this.local.hasRefs(id)) this.freeUnreferenced(id);
+  }
+
+  /** Free an object no local ref holds, unless a pin or borrower does (or it is still pending). */
+  freeUnreferenced(id: string): void {
+    if (this.heldOtherwise(id) || !this.deps.freeIfDone(id)) return;
     // Dropping the array of refs it contains lets those be collected.
     if (this.containedBy.size > 0) this.containedBy.delete(id);
   }
