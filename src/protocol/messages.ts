@@ -11,7 +11,7 @@ import {
   type Infer, type Schema,
 } from "./schema.ts";
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 // ---------- shared structures ----------
 export const Address = obj({ nodeId: str, host: str, port: int, workerId: str });
@@ -79,6 +79,13 @@ export type TaskCall = Infer<typeof TaskCall>;
 /** One return of a task: inline value, or stored in the object store of `node`, or an error. */
 export const ReturnValue = obj({ id: str, v: opt(bin), node: opt(str), size: opt(int), err: opt(WireErr) });
 export type ReturnValue = Infer<typeof ReturnValue>;
+/**
+ * A return in a `worker.PushTask` reply: a ReturnValue without its id. Return i of task T is
+ * always object `${T}r${i}`, and the caller already holds those id strings (hashed, in its
+ * tables), so the reply carries neither the 22 bytes nor a fresh string to decode and hash.
+ */
+export const TaskReturn = obj({ v: opt(bin), node: opt(str), size: opt(int), err: opt(WireErr) });
+export type TaskReturn = Infer<typeof TaskReturn>;
 
 export const NodeInfo = obj({
   nodeId: str, ip: str, hostname: str, port: int, state: oneOf(["ALIVE", "DEAD"] as const),
@@ -249,7 +256,7 @@ export const METHODS = {
   // Core worker (drivers and workers)
   // Either a whole `spec`, or a `call` of a template (defined by `tmpl` in the same or an earlier message).
   "worker.PushTask": m(obj({ spec: opt(TaskSpec), tmpl: opt(obj({ id: int, spec: TaskSpec })), call: opt(TaskCall) }),
-    obj({ returns: arr(ReturnValue), retryable: opt(bool) })),
+    obj({ returns: arr(TaskReturn), retryable: opt(bool) })),
   "worker.GeneratorItem": m(obj({ taskId: str, index: int, ret: ReturnValue }), Ok),
   "worker.CancelTask": m(obj({ taskId: str, force: bool }), obj({ found: bool })),
   "worker.GetObject": m(obj({ id: str }), ReturnValue),

@@ -11,7 +11,7 @@ import type { Connection } from "../protocol/connection.ts";
 import type { ActorInfo, Address, Res, ReturnValue, TaskSpec } from "../protocol/messages.ts";
 import { ActorDiedError, fromWire, toWire, type StingrayError } from "../common/errors.ts";
 import { returnIdsOf, type TaskEntry } from "./task_submitter.ts";
-import { encodePush } from "./task_wire.ts";
+import { encodePush, withIds } from "./task_wire.ts";
 
 export interface ActorContext {
   gcs: Connection;
@@ -152,7 +152,7 @@ export class ActorSubmitter {
     const id = entry.spec.taskId;
     if (q?.inflight.get(id) !== entry) return;
     q.inflight.delete(id);
-    this.ctx.complete(entry.spec, reply.returns);
+    this.ctx.complete(entry.spec, withIds(reply.returns, entry.returnIds, id));
   };
 
   private fail(entry: TaskEntry, e: StingrayError): void {

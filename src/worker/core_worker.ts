@@ -15,7 +15,7 @@ import { ReferenceCounter } from "./reference_counter.ts";
 import "./handles.ts"; // registers the actor-handle serializer
 import { ObjectRef } from "./object_ref.ts";
 import { NormalTaskSubmitter, returnIdsOf, type TaskEntry } from "./task_submitter.ts";
-import { decodePush } from "./task_wire.ts";
+import { decodePush, replyReturns } from "./task_wire.ts";
 import { ActorSubmitter } from "./actor_submitter.ts";
 import { Executor, taskStorage } from "./executor.ts";
 import { TaskEventBuffer } from "./task_events.ts";
@@ -206,11 +206,11 @@ export class CoreWorker implements Runtime {
       const reply = this.executor.push(decodePush(conn, req), conn);
       // Refs the task received inside its arguments must be registered with their owners
       // before the caller, seeing the reply, stops keeping them alive.
-      if (!(reply instanceof Promise) && !this.refs.borrowsInFlight) return reply;
+      if (!(reply instanceof Promise) && !this.refs.borrowsInFlight) return { returns: replyReturns(reply.returns) };
       return (async () => {
         const r = await reply;
         await this.refs.flushBorrows();
-        return r;
+        return { returns: replyReturns(r.returns) };
       })();
     },
     "worker.AddBorrower": ({ ids }, conn) => { this.refs.addBorrower(conn, ids); return {}; },
@@ -494,8 +494,9 @@ export class CoreWorker implements Runtime {
     const { specs, keep, pending } = this.buildArgs(args);
     const template = this.taskTemplate(d, o);
     const spec: TaskSpec = { ...template, taskId, args: specs };
-    const refs = this.expectReturns(spec, o.taskId === undefined);
-    const entry: TaskEntry = { spec, keepAlive: keep, template };
+    const returnIds = returnIdsOf(spec);
+    const refs = this.expectReturns(spec, o.taskId === undefined, returnIds);
+    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds };
     this.taskEvents.submitted(spec);
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     if (waits.length === 0) {
@@ -551,13 +552,12 @@ export class CoreWorker implements Runtime {
   }
   private actorTemplates = new WeakMap<FunctionDescriptorWire, Map<string, TaskSpec>>();
 
-  /** Declare a task's results; `fresh`: its id was just made here, so they cannot exist yet. */
-  private expectReturns(spec: TaskSpec, fresh: boolean): ObjectRef[] {
+  /** Declare a task's results (`ids`: theirs); `fresh`: the task id was just made here, so they cannot exist yet. */
+  private expectReturns(spec: TaskSpec, fresh: boolean, ids: string[]): ObjectRef[] {
     if (spec.numReturns < 0) {
       this.streams.set(spec.taskId, { items: [], total: undefined, error: undefined, waiters: [] });
       return [];
     }
-    const ids = returnIdsOf(spec);
     const refs = new Array<ObjectRef>(ids.length);
     // A new task's return ids are new: no lookups before the inserts. (A remote client's chosen
     // id might be a resubmission: that one takes the careful path.)
@@ -662,8 +662,9 @@ export class CoreWorker implements Runtime {
     const { specs, keep, pending } = this.buildArgs(args);
     const template = this.actorTemplate(actorId, fn, method, o.numReturns, o.name);
     const spec: TaskSpec = { ...template, taskId, args: specs };
-    const refs = this.expectReturns(spec, o.taskId === undefined);
-    const entry: TaskEntry = { spec, keepAlive: keep, template };
+    const returnIds = returnIdsOf(spec);
+    const refs = this.expectReturns(spec, o.taskId === undefined, returnIds);
+    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds };
     this.taskEvents.submitted(spec);
     const prev = this.actorChains.get(actorId);
     if (!prev && pending.length === 0) {

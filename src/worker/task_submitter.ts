@@ -14,7 +14,7 @@ import { ConnectionError, StingrayError, TaskCancelledError, WorkerCrashedError,
 import { resourceKey } from "../common/resources.ts";
 import { Deque } from "../common/deque.ts";
 import { returnObjectId } from "../common/ids.ts";
-import { encodePush } from "./task_wire.ts";
+import { encodePush, withIds } from "./task_wire.ts";
 
 export interface SubmitContext {
   jobId: string;
@@ -33,6 +33,8 @@ export interface TaskEntry {
   template?: TaskSpec | undefined;
   /** Keeps argument refs alive while the task may still run. */
   keepAlive: unknown[];
+  /** The ids of its returns (the strings the owner's tables hold): replies carry returns by position. */
+  returnIds: string[];
   cancelled?: boolean;
   lease?: LeaseState | undefined;
 }
@@ -221,7 +223,7 @@ export class NormalTaskSubmitter {
     lease.lastEvent = now;
     lease.inflight.delete(entry);
     entry.lease = undefined;
-    this.finish(cls, entry, reply.returns);
+    this.finish(cls, entry, withIds(reply.returns, entry.returnIds, entry.spec.taskId));
     if (cls.maxCalls && lease.calls >= cls.maxCalls && lease.inflight.size === 0) {
       // The worker exits after maxCalls tasks; the raylet frees the lease when it does.
       this.dropLease(cls, lease, false);

@@ -10,10 +10,14 @@
  * Templates are per connection (messages on one connection arrive in order, and both ends drop
  * the state when it closes), and bounded: past MAX_TEMPLATES a sender sends whole specs, and a
  * receiver refuses more definitions.
+ *
+ * Replies carry a task's returns by position, without their object ids (`TaskReturn`): return i
+ * of task T is always `${T}r${i}`, and the caller puts back the id strings it already holds.
  */
 import type { Connection } from "../protocol/connection.ts";
-import type { Req, TaskSpec } from "../protocol/messages.ts";
+import type { Req, ReturnValue, TaskReturn, TaskSpec } from "../protocol/messages.ts";
 import { ProtocolError } from "../common/errors.ts";
+import { returnObjectId } from "../common/ids.ts";
 
 const MAX_TEMPLATES = 10_000;
 const sent = new WeakMap<Connection, Map<TaskSpec, number>>();
@@ -55,4 +59,29 @@ export function decodePush(conn: Connection, req: Req<"worker.PushTask">): TaskS
   const base = templates.get(c.t);
   if (!base) throw new ProtocolError(`worker.PushTask calls task template ${c.t}, which this connection never defined`);
   return { ...base, taskId: c.taskId, args: c.args, attempt: c.attempt, gpuIds: c.gpuIds };
+}
+
+/** A task's returns as a PushTask reply carries them: in order, without ids. */
+export function replyReturns(returns: ReturnValue[]): TaskReturn[] {
+  const out = new Array<TaskReturn>(returns.length);
+  for (let i = 0; i < returns.length; i++) {
+    const r = returns[i]!;
+    // The common shapes get one layout each (one record definition per connection).
+    out[i] = r.err ? { err: r.err }
+      : r.v !== undefined && r.node === undefined && r.size === undefined ? { v: r.v }
+      : r.node !== undefined && r.v === undefined ? { node: r.node, size: r.size }
+      : { v: r.v, node: r.node, size: r.size };
+  }
+  return out;
+}
+
+/**
+ * The returns of a PushTask reply as ReturnValues, given the caller's ids of the task's returns
+ * (`ids[i]` is return i; a return past them, such as the error of a task declared with no
+ * returns, gets its id made from the task id).
+ */
+export function withIds(returns: TaskReturn[], ids: readonly string[], taskId: string): ReturnValue[] {
+  const out = returns as ReturnValue[];
+  for (let i = 0; i < out.length; i++) out[i]!.id = ids[i] ?? returnObjectId(taskId, i);
+  return out;
 }

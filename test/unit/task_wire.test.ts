@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Connection } from "../../src/protocol/connection.ts";
 import type { TaskSpec } from "../../src/protocol/messages.ts";
-import { decodePush, encodePush } from "../../src/worker/task_wire.ts";
+import { decodePush, encodePush, replyReturns, withIds } from "../../src/worker/task_wire.ts";
+import { Packr } from "msgpackr";
 import { ProtocolError } from "../../src/common/errors.ts";
 
 // The codec keys its state by connection identity only; plain objects stand in for the two ends.
@@ -37,4 +38,27 @@ test("a whole spec passes through; a call of an undefined template is a protocol
   assert.throws(() => decodePush(conn(), { call: { t: 7, taskId: "x", args: [], attempt: 0 } }),
     (e: unknown) => e instanceof ProtocolError && /template 7/.test(e.message));
   assert.throws(() => decodePush(conn(), {}), (e: unknown) => e instanceof ProtocolError && /spec or call/.test(e.message));
+});
+
+test("a reply carries returns by position without ids; the caller puts its own id strings back", () => {
+  const err = { code: "TASK_ERROR", message: "boom" };
+  const returns = [
+    { id: "Tr0", v: Buffer.from([1]) },
+    { id: "Tr1", node: "n1", size: 1 << 20 },
+    { id: "Tr2", err },
+  ];
+  const wire = replyReturns(returns);
+  for (const r of wire) assert.equal("id" in r, false, "no id on the wire");
+  // Through msgpack (records, as on a connection) and back.
+  const codec = new Packr({ useRecords: true, sequential: true, mapsAsObjects: true });
+  const back = codec.unpack(codec.pack({ returns: wire })) as { returns: typeof wire };
+  const mine = ["Tr0", "Tr1", "Tr2"];
+  const got = withIds(back.returns, mine, "T");
+  assert.deepEqual(got.map((r) => r.id), ["Tr0", "Tr1", "Tr2"]);
+  assert.equal(got[0]!.id, mine[0], "the caller's own string");
+  assert.deepEqual([...got[0]!.v!], [1]);
+  assert.deepEqual([got[1]!.node, got[1]!.size], ["n1", 1 << 20]);
+  assert.equal(got[2]!.err?.message, "boom");
+  // A return past the caller's ids (the error of a task declared with no returns) gets the canonical id.
+  assert.deepEqual(withIds(replyReturns([{ id: "Ur0", err }]), [], "U").map((r) => r.id), ["Ur0"]);
 });
