@@ -496,7 +496,7 @@ export class CoreWorker implements Runtime {
     const spec: TaskSpec = { ...template, taskId, args: specs };
     const returnIds = returnIdsOf(spec);
     const refs = this.expectReturns(spec, o.taskId === undefined, returnIds);
-    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds };
+    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds: returnIds.length === 1 ? returnIds[0]! : returnIds };
     this.taskEvents.submitted(spec);
     const waits = d.uploaded ? [...pending, d.uploaded] : pending;
     if (waits.length === 0) {
@@ -664,7 +664,7 @@ export class CoreWorker implements Runtime {
     const spec: TaskSpec = { ...template, taskId, args: specs };
     const returnIds = returnIdsOf(spec);
     const refs = this.expectReturns(spec, o.taskId === undefined, returnIds);
-    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds };
+    const entry: TaskEntry = { spec, keepAlive: keep, template, returnIds: returnIds.length === 1 ? returnIds[0]! : returnIds };
     this.taskEvents.submitted(spec);
     const prev = this.actorChains.get(actorId);
     if (!prev && pending.length === 0) {

@@ -33,8 +33,11 @@ export interface TaskEntry {
   template?: TaskSpec | undefined;
   /** Keeps argument refs alive while the task may still run. */
   keepAlive: unknown[];
-  /** The ids of its returns (the strings the owner's tables hold): replies carry returns by position. */
-  returnIds: string[];
+  /**
+   * The ids of its returns (the strings the owner's tables hold), for replies that carry returns
+   * by position: the id itself for the usual single return (no array kept per queued task).
+   */
+  returnIds: string | string[];
   cancelled?: boolean;
   lease?: LeaseState | undefined;
 }

@@ -77,11 +77,13 @@ export function replyReturns(returns: ReturnValue[]): TaskReturn[] {
 
 /**
  * The returns of a PushTask reply as ReturnValues, given the caller's ids of the task's returns
- * (`ids[i]` is return i; a return past them, such as the error of a task declared with no
+ * (`ids[i]` is return i, or `ids` itself for a single return; a return past them, such as the error of a task declared with no
  * returns, gets its id made from the task id).
  */
-export function withIds(returns: TaskReturn[], ids: readonly string[], taskId: string): ReturnValue[] {
+export function withIds(returns: TaskReturn[], ids: string | readonly string[], taskId: string): ReturnValue[] {
   const out = returns as ReturnValue[];
-  for (let i = 0; i < out.length; i++) out[i]!.id = ids[i] ?? returnObjectId(taskId, i);
+  for (let i = 0; i < out.length; i++) {
+    out[i]!.id = (typeof ids === "string" ? (i === 0 ? ids : undefined) : ids[i]) ?? returnObjectId(taskId, i);
+  }
   return out;
 }

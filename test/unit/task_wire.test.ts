@@ -61,4 +61,7 @@ test("a reply carries returns by position without ids; the caller puts its own i
   assert.equal(got[2]!.err?.message, "boom");
   // A return past the caller's ids (the error of a task declared with no returns) gets the canonical id.
   assert.deepEqual(withIds(replyReturns([{ id: "Ur0", err }]), [], "U").map((r) => r.id), ["Ur0"]);
+  // A single return's id may be given as the string itself.
+  assert.deepEqual(withIds(replyReturns([{ id: "Vr0", v: Buffer.from([5]) }]), "Vr0", "V").map((r) => r.id), ["Vr0"]);
+  assert.deepEqual(withIds(replyReturns([{ id: "Wr0", err }, { id: "Wr1", err }]), "Wr0", "W").map((r) => r.id), ["Wr0", "Wr1"]);
 });
