@@ -21,7 +21,7 @@ import { Executor, taskStorage } from "./executor.ts";
 import { TaskEventBuffer } from "./task_events.ts";
 import { userMetrics } from "./user_metrics.ts";
 import { FunctionManager, type Described } from "./function_manager.ts";
-import { decodeInline, detached, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
+import { decodeInline, encodeForStore, encodeInline, setRefHooks } from "./serialization.ts";
 import { readRemote, readStored, storeValue, writeEncoded } from "./object_io.ts";
 import { config, configOnce } from "../common/config.ts";
 import { putObjectId, uniqueId, randomId } from "../common/ids.ts";
@@ -318,7 +318,7 @@ export class CoreWorker implements Runtime {
     const ref = this.ownedRef<T>(id);
     this.refs.contain(id, enc.refs);
     if (enc.buffers.length === 0 && enc.body.length <= configOnce("max_direct_call_object_size")) {
-      this.memory.put({ id, v: detached(enc.body) });
+      this.memory.put({ id, v: enc.body });
     } else {
       this.memory.expect(id);
       try {
@@ -586,8 +586,6 @@ export class CoreWorker implements Runtime {
       return;
     }
     for (const r of returns) {
-      // An inline result is a view into the socket's read slab: kept, it would keep the slab.
-      if (r.v) r.v = detached(r.v);
       // Nobody holds a ref any more: drop the result right away.
       if (this.memory.put(r) === 0) this.refs.freeUnreferenced(r.id);
     }
@@ -596,7 +594,6 @@ export class CoreWorker implements Runtime {
   private streamItem(taskId: string, ret: ReturnValue): void {
     const st = this.streams.get(taskId);
     if (!st) return;
-    if (ret.v) ret.v = detached(ret.v);
     st.items.push(ret);
     this.memory.put(ret);
     for (const w of st.waiters.splice(0)) w();

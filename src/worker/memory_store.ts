@@ -13,6 +13,7 @@
  */
 import type { ReturnValue } from "../protocol/messages.ts";
 import type { LocalRefs } from "./reference_counter.ts";
+import { detached } from "./serialization.ts";
 
 type Waiter = (v: ReturnValue) => void;
 
@@ -56,8 +57,13 @@ export class MemoryStore implements LocalRefs {
     this.slots++;
   }
 
-  /** Store a value (waking its waiters); returns how many local refs it has. */
+  /**
+   * Store a value (waking its waiters); returns how many local refs it has. Inline bytes that are
+   * a small part of a larger buffer (a socket's read slab, msgpack's output buffer) are copied
+   * out first, so that keeping the value does not keep that buffer.
+   */
   put(v: ReturnValue): number {
+    if (v.v) v.v = detached(v.v);
     const e = this.entries.get(v.id);
     if (!e) { this.entries.set(v.id, new Entry(v, 0)); this.slots++; return 0; }
     const prev = e.slot;
