@@ -62,11 +62,16 @@ export class LocalScheduler {
       if (pick) return { kind: "spill", nodeId: pick };
     }
     if (localNow) return { kind: "local" };
-    // Another node with room: pick one at random, so that requests spilled on the same stale view
-    // of the cluster spread out instead of piling onto one node.
+    // Another node with room: pick one at random, and count the request against that node's free
+    // resources in this view (as Ray allocates remote resources when it spills), so that a burst
+    // of requests spilled before the next refresh spreads over the nodes instead of piling onto
+    // one of them.
     const withRoom = others.filter((n) => fits(resources, n.available));
     const roomNow = withRoom[Math.floor(this.random() * withRoom.length)];
-    if (roomNow) return { kind: "spill", nodeId: roomNow.nodeId };
+    if (roomNow) {
+      subtract(roomNow.available, resources);
+      return { kind: "spill", nodeId: roomNow.nodeId };
+    }
     if (localEver) return { kind: "local" };
     const ever = others.find((n) => fits(resources, n.total));
     if (ever) return { kind: "spill", nodeId: ever.nodeId };
@@ -113,22 +118,22 @@ export class LocalScheduler {
   /**
    * Hand queued requests that cannot start here now to nodes that have room for them now (nodes
    * that joined since they were queued, say: a worker the autoscaler added), as Ray's cluster task
-   * manager re-schedules queued work. Each target's free resources are counted down as requests
-   * go to it, so one refresh does not send it more than it holds.
+   * manager re-schedules queued work. Each target's free resources in the view are counted down
+   * as requests go to it, so neither this refresh nor the spills after it send it more than it holds.
    */
   rebalance(selfId: string, cluster: ClusterNodeView[]): number {
-    const room = cluster.filter((n) => n.alive && n.nodeId !== selfId).map((n) => ({ n, free: { ...n.available } }));
+    const room = cluster.filter((n) => n.alive && n.nodeId !== selfId);
     if (room.length === 0) return 0;
     let moved = 0;
     for (let i = 0; i < this.queue.length;) {
       const r = this.queue[i]!;
       if (!r.spill || fits(r.resources, this.available)) { i++; continue; }
-      const target = room.find((t) => fits(r.resources, t.free) && matchesLabels(t.n.labels, r.selector));
+      const target = room.find((n) => fits(r.resources, n.available) && matchesLabels(n.labels, r.selector));
       if (!target) { i++; continue; }
-      subtract(target.free, r.resources);
+      subtract(target.available, r.resources);
       this.queue.splice(i, 1);
       moved++;
-      r.spill(target.n.nodeId);
+      r.spill(target.nodeId);
     }
     return moved;
   }

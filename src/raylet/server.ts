@@ -419,7 +419,8 @@ export class Raylet {
   private async refreshCluster(): Promise<void> {
     try {
       const { nodes } = await this.gcs.request("gcs.GetAllNodes", {});
-      this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: n.available, alive: n.state === "ALIVE", labels: n.labels }));
+      // The view is this raylet's own copy: placement counts spills down in it until the next refresh.
+      this.cluster = nodes.map((n) => ({ nodeId: n.nodeId, total: n.resources, available: { ...n.available }, alive: n.state === "ALIVE", labels: n.labels }));
       this.nodeAddrs = new Map(nodes.map((n) => [n.nodeId, { nodeId: n.nodeId, host: n.ip, port: n.port, workerId: "raylet" }]));
     } catch { /* GCS restarting; keep the old view */ }
     this.scheduler.rebalance(this.opts.nodeId, this.cluster);
@@ -458,9 +459,11 @@ export class Raylet {
         if (!strat.soft) return { infeasible: `node ${strat.nodeId} (hard node affinity) is not alive` };
       }
       // Hard affinity to this node (also how the GCS places actors it has chosen a node for):
-      // wait here for room rather than spill elsewhere.
-      const pinnedHere = (strat?.type === "NODE_AFFINITY" && strat.nodeId === this.opts.nodeId && !strat.soft) ||
-        ((req.hops ?? 0) > 0 && matchesLabels(this.opts.labels, strat?.labels));
+      // wait here for room rather than spill elsewhere. A request another raylet spilled here is
+      // queued here too rather than bounced on at once on this node's view, but stays movable:
+      // if it cannot start here, a later rebalance may hand it to a node that has room.
+      const affinityHere = strat?.type === "NODE_AFFINITY" && strat.nodeId === this.opts.nodeId && !strat.soft;
+      const pinnedHere = affinityHere || ((req.hops ?? 0) > 0 && matchesLabels(this.opts.labels, strat?.labels));
       const placement = pinnedHere
         ? (fits(req.resources, this.scheduler.total) ? { kind: "local" as const }
           : { kind: "infeasible" as const, reason: `node ${this.opts.nodeId} (hard node affinity) does not have these resources` })
@@ -482,7 +485,7 @@ export class Raylet {
         const target = (nodeId: string): Address | undefined => this.nodeAddrs.get(nodeId);
         this.scheduler.enqueue({
           id, resources: req.resources, selector: strat?.labels,
-          spill: (pinnedHere || strat?.type === "NODE_AFFINITY") && !req.movable ? undefined : (nodeId) => {
+          spill: strat?.type === "NODE_AFFINITY" && !req.movable ? undefined : (nodeId) => {
             const to = target(nodeId);
             conn.off("close", onClose);
             if (to) resolve({ retryAt: to }); else resolve({ infeasible: `node ${nodeId} vanished; retry` });

@@ -98,3 +98,30 @@ test("queued requests move to nodes that have room now, no more than each holds;
   s.release({ CPU: 1 });
   assert.deepEqual(granted, [0, 3]);
 });
+
+test("requests spilled on one view are counted against their targets, so a burst spreads out", () => {
+  const s = new LocalScheduler({ CPU: 2 });
+  s.random = () => 0; // always the first node with room: without the count, every spill would go to "a"
+  s.enqueue({ id: 1, resources: { CPU: 2 }, grant: () => {} });
+  const cluster: ClusterNodeView[] = [
+    { nodeId: "self", total: { CPU: 2 }, available: { CPU: 0 }, alive: true },
+    { nodeId: "a", total: { CPU: 2 }, available: { CPU: 2 }, alive: true },
+    { nodeId: "b", total: { CPU: 2 }, available: { CPU: 2 }, alive: true },
+  ];
+  const picks = Array.from({ length: 5 }, () => {
+    const p = s.place({ CPU: 1 }, "self", cluster);
+    return p.kind === "spill" ? p.nodeId : p.kind;
+  });
+  assert.deepEqual(picks, ["a", "a", "b", "b", "local"], "the fifth waits here: no node has room left");
+  // A request queued here moves only once the view shows room again (the next refresh), and
+  // what it takes is counted too.
+  const moved: string[] = [];
+  s.enqueue({ id: 2, resources: { CPU: 1 }, grant: () => {}, spill: (n) => moved.push(n) });
+  s.enqueue({ id: 3, resources: { CPU: 1 }, grant: () => {}, spill: (n) => moved.push(n) });
+  assert.equal(s.rebalance("self", cluster), 0);
+  cluster[2]!.available = { CPU: 1 };
+  assert.equal(s.rebalance("self", cluster), 1);
+  assert.deepEqual(moved, ["b"]);
+  assert.deepEqual(cluster[2]!.available, { CPU: 0 });
+  assert.equal(s.queued, 1);
+});
